@@ -1,0 +1,42 @@
+# easgate — every developer and CI entry point.
+# `make run` and `make test` do all set-up on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install run test ci sysdeps postgres bench lint fuzz soak clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/easgate serve
+
+# What the tests need that pip cannot install: Debian packages (only when missing) and a
+# running PostgreSQL server.
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+test: install sysdeps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# CI: the whole suite, nothing skipped (a skip fails the run).
+ci: install sysdeps
+	EASGATE_FORBID_SKIPS=1 $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: install sysdeps
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The client side: scripted EAS device sessions and the load generator."""

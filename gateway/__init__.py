@@ -1,0 +1,1 @@
+"""The service: HTTP, auth, the access decision, EAS commands, admin API and CLI."""

@@ -1,0 +1,1 @@
+"""One module per EAS command, each with one entry point."""

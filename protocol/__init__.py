@@ -1,0 +1,1 @@
+"""Exchange ActiveSync on the wire, pure: WBXML, code pages, requests, statuses. No I/O."""

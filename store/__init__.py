@@ -1,0 +1,1 @@
+"""Persistence: the mailbox store, device and policy records, behind one async API."""

@@ -1,0 +1,254 @@
+"""The one async interface the gateway uses to reach persistence.
+
+Every method is one unit of work (one transaction). Values in and out are the plain
+dataclasses of `store.types`; nothing of SQLAlchemy leaks out. `open_store(url)` in
+`store/__init__.py` gives an implementation for a SQLAlchemy URL.
+"""
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from store.types import (
+    AuditEvent,
+    ChangePage,
+    ClockRow,
+    Device,
+    Folder,
+    FolderType,
+    Item,
+    NewItem,
+    SyncState,
+    Tenant,
+    User,
+)
+
+# Called after each committed change to a folder: (user id, folder id, new position).
+ChangeListener = Callable[[int, str, int], Awaitable[None] | None]
+
+
+class StoreError(Exception):
+    """A store operation failed for a reason the caller can name to a client."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+class Conflict(StoreError):
+    """The write clashes with the current state (duplicate address, stale version …)."""
+
+
+class Store(abc.ABC):
+    # --- life cycle -------------------------------------------------------------------
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def ping(self) -> bool:
+        """True once the database answers (used by /healthz)."""
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Subscribe to committed changes (the gateway's push hub does)."""
+        self._listeners().append(listener)
+
+    def _listeners(self) -> list[ChangeListener]:
+        if not hasattr(self, "_change_listeners"):
+            self._change_listeners: list[ChangeListener] = []
+        return self._change_listeners
+
+    # --- tenants ----------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_tenant(self, domain: str) -> Tenant: ...  # NotFound
+
+    @abc.abstractmethod
+    async def list_tenants(self) -> list[Tenant]: ...
+
+    @abc.abstractmethod
+    async def put_tenant(self, tenant: Tenant) -> Tenant:
+        """Create or replace a tenant's settings and rules (rules get ids when they have 0)."""
+
+    # --- users ------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_user(self, address: str, password: str, display_name: str) -> User:
+        """Creates the user (its tenant must exist) with the standard folder set
+        (Inbox, Drafts, Deleted Items, Sent Items, Outbox, Calendar, Contacts, Tasks, Notes).
+        Conflict when the address exists."""
+
+    @abc.abstractmethod
+    async def get_user(self, address: str) -> User: ...  # NotFound; case-insensitive
+
+    @abc.abstractmethod
+    async def get_user_by_id(self, user_id: int) -> User: ...
+
+    @abc.abstractmethod
+    async def authenticate(self, login: str, password: str) -> User | None:
+        """``alice@contoso.com`` or ``CONTOSO\\alice``; None when unknown or wrong."""
+
+    @abc.abstractmethod
+    async def list_users(self, tenant: str | None = None) -> list[User]: ...
+
+    @abc.abstractmethod
+    async def update_user(self, user_id: int, **fields: Any) -> User:
+        """Fields: display_name, allowed_device_ids, blocked_device_ids, oof, password."""
+
+    # --- folders ----------------------------------------------------------------------
+    @abc.abstractmethod
+    async def list_folders(self, user_id: int) -> list[Folder]: ...
+
+    @abc.abstractmethod
+    async def get_folder(self, user_id: int, folder_id: str) -> Folder: ...  # NotFound
+
+    @abc.abstractmethod
+    async def find_folder(self, user_id: int, folder_type: FolderType) -> Folder | None:
+        """The first folder of a default type (Inbox, Sent Items …)."""
+
+    @abc.abstractmethod
+    async def create_folder(
+        self, user_id: int, parent_id: str, name: str, folder_type: FolderType
+    ) -> Folder: ...  # Conflict on a duplicate name under one parent
+
+    @abc.abstractmethod
+    async def update_folder(
+        self, user_id: int, folder_id: str, *, name: str, parent_id: str
+    ) -> Folder: ...
+
+    @abc.abstractmethod
+    async def delete_folder(self, user_id: int, folder_id: str) -> None:
+        """Deletes the folder, its subfolders and their items."""
+
+    # --- items ------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_item(
+        self, user_id: int, folder_id: str, item: NewItem, *, origin: int | None = None
+    ) -> Item:
+        """``origin`` is the device pk whose client made the write (so its own writes are
+        not echoed back to it), None for server-side writes."""
+
+    @abc.abstractmethod
+    async def update_item(
+        self, user_id: int, server_id: str, *, origin: int | None = None, **fields: Any
+    ) -> Item:
+        """Fields: data (merged key by key; a None value removes the key), body_text,
+        body_html, mime, read, flagged, categories."""
+
+    @abc.abstractmethod
+    async def delete_item(self, user_id: int, server_id: str, *, origin: int | None = None) -> None:
+        """Deletes the item and leaves a tombstone. NotFound when absent."""
+
+    @abc.abstractmethod
+    async def move_item(
+        self, user_id: int, server_id: str, dest_folder_id: str, *, origin: int | None = None
+    ) -> Item:
+        """A move is a delete in the source (tombstone) and an add in the destination; the
+        returned item carries its new server id."""
+
+    @abc.abstractmethod
+    async def get_item(self, user_id: int, server_id: str) -> Item: ...  # NotFound
+
+    @abc.abstractmethod
+    async def list_items(self, user_id: int, folder_id: str) -> list[Item]: ...
+
+    @abc.abstractmethod
+    async def get_attachment(self, user_id: int, file_reference: str) -> tuple[Item, bytes]:
+        """The attachment's bytes and the item that holds it. NotFound when absent."""
+
+    @abc.abstractmethod
+    async def empty_folder(
+        self, user_id: int, folder_id: str, *, include_subfolders: bool = False,
+        origin: int | None = None,
+    ) -> int: ...
+
+    @abc.abstractmethod
+    async def changes_since(
+        self, user_id: int, folder_id: str, after: int, *, limit: int,
+        exclude_origin: int | None = None,
+    ) -> ChangePage:
+        """Changes of a folder after position ``after``, oldest first, each item once with
+        its newest state: ``add`` when created after ``after``, ``change`` when older,
+        ``delete`` for tombstones of items that existed at ``after``. Writes whose latest
+        origin is ``exclude_origin`` are left out (but the position still passes them).
+        Cost follows the number of changes, not the folder size."""
+
+    @abc.abstractmethod
+    async def count_changes_since(
+        self, user_id: int, folder_id: str, after: int, *, exclude_origin: int | None = None
+    ) -> int: ...
+
+    @abc.abstractmethod
+    async def folder_position(self, user_id: int, folder_id: str) -> int:
+        """The position of the folder's newest change (0 for none)."""
+
+    @abc.abstractmethod
+    async def search_items(
+        self, user_id: int, query: str, *, folder_ids: Sequence[str] | None = None,
+        item_class: str | None = None, offset: int = 0, limit: int = 100,
+    ) -> tuple[list[Item], int]:
+        """Items whose subject, body or sender contains ``query`` (case-insensitive), newest
+        first, and the total count."""
+
+    # --- devices ----------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_device(self, user_id: int, device_id: str) -> Device | None: ...
+
+    @abc.abstractmethod
+    async def get_device_by_pk(self, pk: int) -> Device: ...  # NotFound
+
+    @abc.abstractmethod
+    async def get_device_by_token(self, choice_token: str) -> Device | None: ...
+
+    @abc.abstractmethod
+    async def create_device(self, device: Device) -> Device:
+        """Insert (id 0 is replaced by the new pk). Conflict when (user, DeviceId) exists."""
+
+    @abc.abstractmethod
+    async def update_device(self, pk: int, **fields: Any) -> Device:
+        """Any Device field but id and user_id; ``extra`` is merged key by key."""
+
+    @abc.abstractmethod
+    async def list_devices(
+        self, *, user: str | None = None, state: str | None = None, tenant: str | None = None
+    ) -> list[Device]: ...
+
+    @abc.abstractmethod
+    async def due_devices(self, now: datetime) -> list[Device]:
+        """Devices with a deadline at or before ``now``: ``pending`` whose notice_at has
+        come, or ``quarantined`` whose quarantine_until has passed."""
+
+    @abc.abstractmethod
+    async def next_deadline(self) -> datetime | None:
+        """The earliest notice_at / quarantine_until still ahead, for the scheduler."""
+
+    # --- sync state -------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_sync_state(self, device_pk: int, collection_id: str) -> SyncState | None: ...
+
+    @abc.abstractmethod
+    async def put_sync_state(self, state: SyncState) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_sync_states(self, device_pk: int, collection_id: str | None = None) -> None:
+        """Forget one collection's state, or all of a device's (collection_id None)."""
+
+    # --- audit log --------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_event(self, device_pk: int, at: datetime, kind: str, detail: dict) -> AuditEvent: ...
+
+    @abc.abstractmethod
+    async def list_events(self, device_pk: int) -> list[AuditEvent]: ...
+
+    # --- clock ------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_clock(self) -> ClockRow: ...
+
+    @abc.abstractmethod
+    async def put_clock(self, row: ClockRow) -> None: ...
+
+    # --- notification -----------------------------------------------------------------
+    async def _notify(self, user_id: int, folder_id: str, position: int) -> None:
+        for listener in list(self._listeners()):
+            result = listener(user_id, folder_id, position)
+            if result is not None:
+                await result
