@@ -1,10 +1,22 @@
-"""The `easgate` command line."""
+"""The `easgate` command line: one typer app, each group of commands in its own module."""
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="easgate: an Exchange ActiveSync gateway simulator.", no_args_is_help=True)
+from gateway.cli_db import db_app, seed_command
+
+app = typer.Typer(
+    help="easgate: an Exchange ActiveSync gateway simulator.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(db_app, name="db", help="Database schema commands.")
+app.command("seed", help="Load the demo tenant into an empty database.")(seed_command)
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

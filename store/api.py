@@ -127,6 +127,18 @@ class Store(abc.ABC):
         """``origin`` is the device pk whose client made the write (so its own writes are
         not echoed back to it), None for server-side writes."""
 
+    async def add_items_bulk(
+        self, user_id: int, folder_id: str, items: Sequence[NewItem], *,
+        origin: int | None = None,
+    ) -> list[str]:
+        """Add many items at once (fixtures, imports, benchmarks); returns their server ids
+        in order. Same effect as `add_item` for each; implementations may do it in one
+        transaction and notify listeners once."""
+        return [
+            (await self.add_item(user_id, folder_id, item, origin=origin)).server_id
+            for item in items
+        ]
+
     @abc.abstractmethod
     async def update_item(
         self, user_id: int, server_id: str, *, origin: int | None = None, **fields: Any

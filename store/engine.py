@@ -1,0 +1,104 @@
+"""Turning a database URL into a configured async engine, with one clear error when it can't.
+
+SQLite: WAL journal, a busy timeout and foreign keys on every connection; transactions are
+begun by us (``BEGIN``, or ``BEGIN IMMEDIATE`` for writes) rather than by the sqlite3
+module, so a read-modify-write never has to upgrade its lock half way (which SQLite answers
+with "database is locked" at once, busy timeout or not).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from store.api import StoreError
+
+DEFAULT_URL = "sqlite+aiosqlite:///./var/easgate.db"
+# Execution option set on the connection of a unit of work that writes.
+WRITE_OPTION = "easgate_write"
+_SQLITE_BUSY_TIMEOUT_MS = 10_000
+_PG_CONNECT_TIMEOUT_S = 5
+
+# Plain driver names people type, mapped to the async drivers we ship.
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+}
+
+
+def parse_url(url: str) -> URL:
+    """The URL with an async driver; StoreError when it is not a usable database URL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"not a database URL: {url!r}") from None
+    parsed = parsed.set(drivername=_ASYNC_DRIVERS.get(parsed.drivername, parsed.drivername))
+    if parsed.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        raise StoreError(
+            f"unsupported database {parsed.drivername!r} in {safe_url(parsed)}: "
+            "use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB"
+        )
+    return parsed
+
+
+def safe_url(url: URL) -> str:
+    """The URL as it may be shown in a message (password hidden)."""
+    return url.render_as_string(hide_password=True)
+
+
+def create_engine(url: URL, *, schema: str | None = None) -> AsyncEngine:
+    """An engine for a parsed URL; ``schema`` sets PostgreSQL's search_path (tests use it)."""
+    try:
+        if url.get_backend_name() == "sqlite":
+            return _sqlite_engine(url)
+        return _postgres_engine(url, schema)
+    except (ArgumentError, NoSuchModuleError, OSError, TypeError, ValueError) as exc:
+        raise StoreError(f"cannot use database {safe_url(url)}: {exc}") from None
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see module doc)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(url: URL, schema: str | None) -> AsyncEngine:
+    connect_args: dict[str, Any] = {"timeout": _PG_CONNECT_TIMEOUT_S}
+    if schema:
+        connect_args["server_settings"] = {"search_path": schema}
+    return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def default_url() -> str:
+    """``EASGATE_DB`` when set, else the SQLite file under ./var/."""
+    return os.environ.get("EASGATE_DB") or DEFAULT_URL
