@@ -6,6 +6,7 @@ its name followed by a colon, as Debian's libwbxml spells it.
 """
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 
 from lxml import etree
@@ -46,27 +47,37 @@ def E(tag: str, *children: Element | str | int | None, **_: object) -> Element:
 
 
 def sub(parent: Element, tag: str, text: str | int | bytes | None = None) -> Element:
-    """Append a child element, with text (str/int) or opaque data (bytes, kept as-is)."""
+    """Append a child element, with text (str/int) or opaque data (bytes)."""
     child = etree.SubElement(parent, qname(tag))
-    if text is not None:
-        child.text = text if isinstance(text, str) else (
-            str(text) if not isinstance(text, bytes) else text.decode("latin-1"))
-        if isinstance(text, bytes):
-            child.set(OPAQUE_ATTR, "1")
+    if isinstance(text, bytes):
+        set_opaque(child, text)
+    elif text is not None:
+        child.text = str(text)
     return child
 
 
-# Opaque WBXML data (OPAQUE token) is carried as latin-1 text with this marker attribute,
-# so that binary content (MIME, ConversationId, certificates) survives the round trip.
+# Opaque WBXML data (the OPAQUE token: MIME, ConversationId, certificates …) may hold bytes
+# that XML cannot (control characters, invalid UTF-8), so an element carrying it holds the
+# bytes base64-encoded, marked by this attribute. The encoder writes it back as OPAQUE.
 OPAQUE_ATTR = "opaque"
+OPAQUE_BASE64 = "base64"
+
+
+def set_opaque(element: Element, data: bytes) -> Element:
+    element.text = base64.b64encode(data).decode("ascii")
+    element.set(OPAQUE_ATTR, OPAQUE_BASE64)
+    return element
+
+
+def is_opaque(element: Element) -> bool:
+    return element.get(OPAQUE_ATTR) == OPAQUE_BASE64
 
 
 def opaque_bytes(element: Element) -> bytes:
-    """The bytes of an element whose content is opaque data (or UTF-8 text)."""
-    text = element.text or ""
-    if element.get(OPAQUE_ATTR):
-        return text.encode("latin-1")
-    return text.encode("utf-8")
+    """The bytes of an element whose content is opaque data (or else its UTF-8 text)."""
+    if is_opaque(element):
+        return base64.b64decode(element.text or "")
+    return (element.text or "").encode("utf-8")
 
 
 def child(element: Element, tag: str) -> Element | None:
