@@ -144,6 +144,7 @@ def item(row: ItemRow, folder_id: str, attachments: Iterable[Attachment] = ()) -
         attachments=tuple(attachments),
         modseq=row.modseq,
         created_modseq=row.created_modseq,
+        origin=row.origin,
     )
 
 

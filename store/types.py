@@ -111,6 +111,7 @@ class Item:
     attachments: tuple[Attachment, ...] = ()
     modseq: int = 0  # position of the last write
     created_modseq: int = 0  # position of the write that created it
+    origin: int | None = None  # device pk whose client made the last write, None for the server
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,94 @@
+"""The push hub: wakes held Pings (and waiting Syncs) when a watched folder changes.
+
+A held request costs one `Watch` in a per-user set and one future; nothing polls the
+database and nothing holds a connection or a thread while it waits. The store calls
+`PushHub.on_store_change` after each commit (see `attach`); the access service calls
+`wake_user` when a device's access state changed, so every waiting request of that user
+re-checks what it may see (the notice arriving or leaving).
+
+A watch is registered *before* the caller checks the mailbox, so a change that commits
+between the check and the wait is not lost: it is recorded on the watch and the wait
+returns at once.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Iterator
+
+from store.api import Store
+
+
+class Watch:
+    """One waiting request's interest in some folders of one mailbox."""
+
+    __slots__ = ("user_id", "folder_ids", "changed", "_woken")
+
+    def __init__(self, user_id: int, folder_ids: Iterable[str]) -> None:
+        self.user_id = user_id
+        self.folder_ids = frozenset(folder_ids)
+        self.changed: set[str] = set()
+        self._woken: asyncio.Event = asyncio.Event()
+
+    def _mark(self, folder_ids: Iterable[str]) -> None:
+        self.changed.update(folder_ids)
+        self._woken.set()
+
+    async def wait(self, timeout: float) -> set[str]:
+        """The folders that changed since the watch began (or since the last `wait`);
+        empty when ``timeout`` seconds pass first."""
+        if not self._woken.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), max(timeout, 0))
+        changed, self.changed = self.changed, set()
+        self._woken.clear()
+        return changed
+
+
+class PushHub:
+    def __init__(self) -> None:
+        self._watches: dict[int, set[Watch]] = {}
+
+    def attach(self, store: Store) -> None:
+        """Subscribe to the store's committed changes."""
+        store.add_change_listener(self.on_store_change)
+
+    def on_store_change(self, user_id: int, folder_id: str, position: int) -> None:
+        self.notify(user_id, folder_id)
+
+    # --- waiting ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def watch(self, user_id: int, folder_ids: Iterable[str]) -> Iterator[Watch]:
+        """Register interest for the duration of the block (check, then `Watch.wait`)."""
+        watch = Watch(user_id, folder_ids)
+        self._watches.setdefault(user_id, set()).add(watch)
+        try:
+            yield watch
+        finally:
+            waiting = self._watches.get(user_id)
+            if waiting is not None:
+                waiting.discard(watch)
+                if not waiting:
+                    del self._watches[user_id]
+
+    async def wait(self, user_id: int, folder_ids: Iterable[str], timeout: float) -> set[str]:
+        """Wait for a change to one of ``folder_ids``: the folders that changed, empty on
+        timeout. After `wake_user` every watched folder is returned (re-check them all)."""
+        with self.watch(user_id, folder_ids) as watch:
+            return await watch.wait(timeout)
+
+    # --- waking -----------------------------------------------------------------------
+    def notify(self, user_id: int, folder_id: str) -> None:
+        """A folder of the mailbox changed (``""`` is the folder hierarchy)."""
+        for watch in self._watches.get(user_id, ()):
+            if folder_id in watch.folder_ids:
+                watch._mark((folder_id,))
+
+    def wake_user(self, user_id: int) -> None:
+        """What the user's devices may see changed: every waiting request re-checks."""
+        for watch in self._watches.get(user_id, ()):
+            watch._mark(watch.folder_ids)
+
+    def waiting_count(self) -> int:
+        """Requests held right now (for metrics)."""
+        return sum(len(watches) for watches in self._watches.values())
