@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from content_items import as_item, demo_builder
@@ -132,8 +133,7 @@ def test_rtf_only_falls_back_to_native_type():
 def test_flag_rendered_only_when_flagged():
     item, _ = mail_with_attachment()
     flagged = as_item(demo_builder().mails(1, 2)[0], flagged=True)
-    assert len(child(render_application_data(item.__class__(**{**item.__dict__, "flagged": False}),
-                                             BodyOptions(), "14.1"), "Email:Flag")) == 0
+    assert len(child(render_application_data(replace(item, flagged=False), BodyOptions(), "14.1"), "Email:Flag")) == 0
     flag = child(render_application_data(flagged, BodyOptions(), "14.1"), "Email:Flag")
     assert text(flag, "Email:Status") == "2"
     assert text(flag, "Email:FlagType") == "Flag for follow up"
