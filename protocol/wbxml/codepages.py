@@ -72,7 +72,7 @@ _PAGES: dict[int, tuple[str, dict[int, str]]] = {
         0x15: "Expiry", 0x16: "NotifyGUID", 0x17: "DeviceFriendlyName",
     }),
     4: ("Calendar", {
-        0x05: "TimeZone", 0x06: "AllDayEvent", 0x07: "Attendees", 0x08: "Attendee",
+        0x05: "Timezone", 0x06: "AllDayEvent", 0x07: "Attendees", 0x08: "Attendee",
         0x09: "Email", 0x0A: "Name", 0x0B: "Body", 0x0C: "BodyTruncated",
         0x0D: "BusyStatus", 0x0E: "Categories", 0x0F: "Category", 0x10: "CompressedRTF",
         0x11: "DtStamp", 0x12: "EndTime", 0x13: "Exception", 0x14: "Exceptions",
@@ -263,12 +263,12 @@ _PAGES: dict[int, tuple[str, dict[int, str]]] = {
     }),
 }
 
-# Spellings other Microsoft documents use for a tag: MS-ASCMD writes GALSearchCriterion
-# where MS-ASWBXML writes GalSearchCriterion, and the MS-ASCAL schema writes Timezone where
-# MS-ASWBXML writes TimeZone. Encoding accepts both spellings.
+# Other spellings of a tag found in Microsoft's documents, accepted when encoding:
+# MS-ASCMD writes GALSearchCriterion where MS-ASWBXML writes GalSearchCriterion, and the
+# Calendar page's first tag is TimeZone in some tables, Timezone in MS-ASCAL and its schema.
 ALIASES: dict[str, str] = {
     "{Find:}GALSearchCriterion": "{Find:}GalSearchCriterion",
-    "{Calendar:}Timezone": "{Calendar:}TimeZone",
+    "{Calendar:}TimeZone": "{Calendar:}Timezone",
 }
 
 FIRST_TAG_TOKEN = 0x05  # tokens 0x00–0x04 of every page are WBXML's global tokens
