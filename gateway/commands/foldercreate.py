@@ -1,0 +1,43 @@
+"""FolderCreate (MS-ASCMD 2.2.1.3): a user folder under a parent (``0`` for the root)."""
+from __future__ import annotations
+
+from gateway.commands.base import CommandContext, CommandResult
+from gateway.sync import folder_commands
+from gateway.sync.folder_commands import MALFORMED, SERVER_ERROR, Done, FolderCommand, FolderRefused
+from protocol.xml import E
+from store.api import Conflict, NotFound, StoreError
+from store.types import FolderType
+
+ALREADY_EXISTS, PARENT_NOT_FOUND = 2, 5
+# A client may create only user folders (MS-ASCMD 2.2.3.186.3): generic and the user-made
+# mail, calendar, contacts, tasks, journal and notes folders.
+CREATABLE = frozenset({1, 12, 13, 14, 15, 16, 17})
+
+
+async def handle(ctx: CommandContext) -> CommandResult:
+    return await folder_commands.run(ctx, "FolderCreate", _create)
+
+
+async def _create(command: FolderCommand) -> Done:
+    parent_id = command.required("ParentId")
+    name = command.required("DisplayName")
+    try:
+        folder_type = int(command.required("Type"))
+    except ValueError:
+        raise FolderRefused(MALFORMED) from None
+    if folder_type not in CREATABLE:
+        raise FolderRefused(MALFORMED)
+    ctx = command.ctx
+    if parent_id != "0" and await ctx.mailbox.folder(parent_id) is None:
+        raise FolderRefused(PARENT_NOT_FOUND)
+    try:
+        folder = await ctx.services.store.create_folder(ctx.user.id, parent_id, name,
+                                                        FolderType(folder_type))
+    except Conflict:
+        raise FolderRefused(ALREADY_EXISTS) from None
+    except NotFound:
+        raise FolderRefused(PARENT_NOT_FOUND) from None
+    except StoreError:
+        raise FolderRefused(SERVER_ERROR) from None
+    return Done([E("FolderHierarchy:ServerId", folder.id)],
+                {folder.id: [folder.parent_id, folder.name, int(folder.type)]})

@@ -1,0 +1,111 @@
+"""What FolderCreate, FolderUpdate and FolderDelete share: the SyncKey check, the statuses
+a store error maps to, and moving the device's hierarchy snapshot on with its own change.
+
+The hierarchy key must be the current one (or the previous one, for a resend); a folder
+change while the device is quarantined is refused with Status 6 and kept nowhere (our
+decision, as for item uploads in SPEC §7)."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from lxml import etree
+
+from gateway.commands.base import CommandContext, CommandResult
+from gateway.sync import hierarchy
+from gateway.synckeys import InvalidSyncKey
+from protocol.xml import E, sub, text
+from store.sql import DEFAULT_FOLDERS
+
+SERVER_ERROR, INVALID_SYNC_KEY, MALFORMED = 6, 9, 10
+DEFAULT_TYPES = frozenset(int(t) for t, _ in DEFAULT_FOLDERS)
+
+
+class FolderRefused(Exception):
+    """The change is refused with this command Status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclass
+class FolderCommand:
+    tag: str  # "FolderCreate", "FolderUpdate", "FolderDelete"
+    ctx: CommandContext
+
+    def field(self, name: str) -> str | None:
+        assert self.ctx.document is not None
+        value = text(self.ctx.document, f"FolderHierarchy:{name}")
+        return value.strip() if value is not None else None
+
+    def required(self, name: str) -> str:
+        value = self.field(name)
+        if not value:
+            raise FolderRefused(MALFORMED)
+        return value
+
+
+@dataclass
+class Done:
+    """What a folder change did: extra answer elements (FolderCreate's ServerId) and the
+    folders it touched, as snapshot entries (None for a removed folder)."""
+
+    elements: list[etree._Element]
+    touched: dict[str, list | None]
+
+
+Change = Callable[[FolderCommand], Awaitable[Done]]
+
+
+async def run(ctx: CommandContext, tag: str, change: Change) -> CommandResult:
+    """Check the request, run ``change``, then move the hierarchy snapshot on with what it
+    did and answer Status 1 with the new key."""
+    command = FolderCommand(tag, ctx)
+    try:
+        if ctx.document is None or ctx.document.tag != f"{{FolderHierarchy:}}{tag}":
+            raise FolderRefused(MALFORMED)
+        try:
+            known = await hierarchy.known(ctx.services.store, ctx.device.id,
+                                          command.required("SyncKey"))
+        except InvalidSyncKey:
+            raise FolderRefused(INVALID_SYNC_KEY) from None
+        if known.key is None:
+            raise FolderRefused(INVALID_SYNC_KEY)  # key 0 is for FolderSync only
+        if ctx.mailbox.quarantined:
+            raise FolderRefused(SERVER_ERROR)
+        done = await change(command)
+    except FolderRefused as refused:
+        return answer(tag, refused.status)
+    snapshot = _apply(known.snapshot, done.touched)
+    key = await hierarchy.save(ctx.services.store, ctx.device.id, known, snapshot)
+    return answer(tag, 1, str(key), done.elements)
+
+
+def _apply(snapshot: hierarchy.Snapshot, touched: dict[str, list | None]) -> hierarchy.Snapshot:
+    """The client's snapshot with its own change applied, and nothing else: other changes
+    still reach it through FolderSync. A removed folder takes its known subfolders along."""
+    result = dict(snapshot)
+    for server_id, entry in touched.items():
+        if entry is not None:
+            result[server_id] = entry
+            continue
+        doomed = {server_id}
+        while True:
+            below = {fid for fid, e in result.items() if e[0] in doomed} - doomed
+            if not below:
+                break
+            doomed |= below
+        for fid in doomed:
+            result.pop(fid, None)
+    return result
+
+
+def answer(tag: str, status: int, key: str | None = None,
+           extra: list[etree._Element] | None = None) -> CommandResult:
+    root = E(f"FolderHierarchy:{tag}")
+    sub(root, "FolderHierarchy:Status", int(status))
+    if key is not None:
+        sub(root, "FolderHierarchy:SyncKey", key)
+    root.extend(extra or [])
+    return CommandResult(root)

@@ -1,0 +1,114 @@
+"""The folder hierarchy as a device knows it, for FolderSync and the folder commands.
+
+The hierarchy's sync state (collection ``""``) keeps a snapshot of the folders the device
+was told about: ``{server id: [parent id, name, type]}``. FolderSync answers the difference
+between the mailbox's folders now and that snapshot; FolderCreate, FolderUpdate and
+FolderDelete move the snapshot on with the change the client itself made, so it is not
+echoed back. As with Sync, the previous state is kept for a resend, and an answer with no
+change keeps the client's key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.synckeys import InvalidSyncKey, KeyMatch, SyncKey, current_key, is_initial, match
+from store.api import Store
+from store.types import Folder, SyncState
+
+HIERARCHY = ""
+Snapshot = dict[str, list]  # server id → [parent id, display name, type]
+
+
+@dataclass(frozen=True)
+class HierarchyDiff:
+    added: list[Folder]
+    updated: list[Folder]
+    deleted: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.updated or self.deleted)
+
+
+@dataclass(frozen=True)
+class KnownHierarchy:
+    """What the client's key names: the snapshot to diff against, and whether the client
+    resent its previous request."""
+
+    state: SyncState | None
+    key: SyncKey | None  # None for SyncKey 0
+    snapshot: Snapshot
+    replay: bool
+
+
+async def known(store: Store, device_pk: int, sync_key: str) -> KnownHierarchy:
+    """InvalidSyncKey when the key names no state of this device."""
+    state = await store.get_sync_state(device_pk, HIERARCHY)
+    if is_initial(sync_key):
+        return KnownHierarchy(state, None, {}, replay=False)
+    if match(sync_key, state) is KeyMatch.CURRENT:
+        assert state is not None
+        return KnownHierarchy(state, current_key(state), state.data.get("folders", {}), False)
+    assert state is not None and state.prev_sync_key is not None
+    key = SyncKey(state.prev_data["chain"], state.prev_sync_key)
+    return KnownHierarchy(state, key, state.prev_data.get("folders", {}), replay=True)
+
+
+def snapshot_of(folders: list[Folder]) -> Snapshot:
+    return {f.id: [f.parent_id, f.name, int(f.type)] for f in folders}
+
+
+def diff(snapshot: Snapshot, folders: list[Folder]) -> HierarchyDiff:
+    now = snapshot_of(folders)
+    added = [f for f in folders if f.id not in snapshot]
+    updated = [f for f in folders if f.id in snapshot and snapshot[f.id] != now[f.id]]
+    deleted = sorted(set(snapshot) - set(now), key=_numeric_first)
+    # Parents before children, so a client can place each Add as it reads it.
+    return HierarchyDiff(_parents_first(added), updated, deleted)
+
+
+async def save(store: Store, device_pk: int, known_: KnownHierarchy, snapshot: Snapshot) -> SyncKey:
+    """Store ``snapshot`` as what the device now knows; returns the key that names it."""
+    state = known_.state
+    if known_.key is None or state is None:  # SyncKey 0: a new chain
+        key = SyncKey.first()
+        await store.put_sync_state(SyncState(
+            device_pk=device_pk, collection_id=HIERARCHY, sync_key=key.counter, position=0,
+            data={"chain": key.chain, "folders": snapshot}))
+        return key
+    if known_.replay:
+        await store.put_sync_state(SyncState(
+            device_pk=device_pk, collection_id=HIERARCHY, sync_key=state.sync_key, position=0,
+            data={**state.data, "folders": snapshot},
+            prev_sync_key=state.prev_sync_key, prev_position=0, prev_data=state.prev_data))
+        return current_key(state)
+    key = known_.key.successor()
+    await store.put_sync_state(SyncState(
+        device_pk=device_pk, collection_id=HIERARCHY, sync_key=key.counter, position=0,
+        data={"chain": key.chain, "folders": snapshot},
+        prev_sync_key=known_.key.counter, prev_position=0,
+        prev_data={"chain": known_.key.chain, "folders": known_.snapshot}))
+    return key
+
+
+def _parents_first(folders: list[Folder]) -> list[Folder]:
+    placed: set[str] = set()
+    ids = {f.id for f in folders}
+    ordered: list[Folder] = []
+    pending = sorted(folders, key=lambda f: _numeric_first(f.id))
+    while pending:
+        ready = [f for f in pending if f.parent_id not in ids or f.parent_id in placed]
+        if not ready:  # a cycle cannot happen in the store; keep going anyway
+            ready = pending[:1]
+        for folder in ready:
+            ordered.append(folder)
+            placed.add(folder.id)
+        pending = [f for f in pending if f.id not in placed]
+    return ordered
+
+
+def _numeric_first(server_id: str) -> tuple[int, str]:
+    return (int(server_id), "") if server_id.isdigit() else (1 << 62, server_id)
+
+
+__all__ = ["HIERARCHY", "HierarchyDiff", "InvalidSyncKey", "KnownHierarchy", "diff", "known",
+           "save", "snapshot_of"]
