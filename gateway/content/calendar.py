@@ -57,6 +57,8 @@ INTEGER_FIELDS = frozenset({
     "MonthOfYear", "DayOfMonth", "CalendarType", "IsLeapMonth", "FirstDayOfWeek",
 })
 # Fields the server owns: a client's Change that leaves them out does not remove them.
+# Other spellings a client may upload a field under (some tables write TimeZone).
+UPLOAD_ALIASES = {"Timezone": "TimeZone"}
 SERVER_OWNED = frozenset({"UID", "OrganizerName", "OrganizerEmail"})
 STRUCTURED = frozenset({"Body", "Location", "Attendees", "Categories", "Recurrence", "Exceptions"})
 
@@ -182,7 +184,10 @@ def _parse_field(element: etree._Element, tag: str) -> Any:
         if container is None:
             return None
         return [parse_exception(e) for e in children(container, "Calendar:Exception")]
-    return _scalar(tag, text(element, f"Calendar:{tag}"))
+    value = text(element, f"Calendar:{tag}")
+    if value is None and tag in UPLOAD_ALIASES:
+        value = text(element, f"Calendar:{UPLOAD_ALIASES[tag]}")
+    return _scalar(tag, value)
 
 
 def parse_location(element: etree._Element) -> str | None:
