@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from gateway.observe.traces import top_level_status
-
 if TYPE_CHECKING:
     from gateway.exchange import Exchange
 
@@ -62,9 +60,9 @@ class RequestLogger:
         self.logger.log(level, logfmt(
             "request",
             command=exchange.command or "-",
-            user=exchange.user,
+            user=exchange.user_address,
             device=exchange.device_id,
             status=status,
-            eas_status=top_level_status(exchange.response_document),
+            eas_status=exchange.eas_status,
             ms=exchange.duration_s * 1000,
         ))

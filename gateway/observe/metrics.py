@@ -20,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from gateway.observe.traces import top_level_status
+from gateway.services import SERVICES
 
 if TYPE_CHECKING:
     from gateway.exchange import Exchange
@@ -43,6 +43,18 @@ STORE_READ_TIMEOUT_S = 5.0
 NOTICE_SENT_KINDS = frozenset({"notice-delivered"})
 CHOICE_KINDS = frozenset({"choice"})
 TIMEOUT_KINDS = frozenset({"quarantine-timeout"})
+
+
+# Exception names that mean the database failed under a request (the dispatcher hands
+# observers the failure as one "Name: message" line).
+STORE_FAILURES = frozenset({
+    "StoreError", "OperationalError", "InterfaceError", "DatabaseError", "DBAPIError",
+    "PostgresConnectionError", "ConnectionDoesNotExistError",
+})
+
+
+def is_store_failure(error: str | None) -> bool:
+    return bool(error) and error.partition(":")[0] in STORE_FAILURES
 
 
 class DeviceStateCollector(Collector):
@@ -104,10 +116,10 @@ class Metrics:
     # --- observer hooks ---------------------------------------------------------------
     async def on_exchange(self, exchange: Exchange) -> None:
         command = exchange.command or "none"
-        status = top_level_status(exchange.response_document) or ""
-        self.requests.labels(command, str(exchange.response_status), status).inc()
+        eas_status = "" if exchange.eas_status is None else str(exchange.eas_status)
+        self.requests.labels(command, str(exchange.response_status), eas_status).inc()
         self.latency.labels(command).observe(exchange.duration_s)
-        if exchange.store_error:
+        if is_store_failure(exchange.error):
             self.store_errors.inc()
 
     async def on_audit(self, event: AuditEvent) -> None:
@@ -132,8 +144,5 @@ METRICS = web.AppKey("metrics", Metrics)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
-    metrics = request.app[METRICS]
-    from gateway.services import SERVICES  # the app's services, set up by create_app
-
-    body = await metrics.scrape(request.app[SERVICES].store)
+    body = await request.app[METRICS].scrape(request.app[SERVICES].store)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

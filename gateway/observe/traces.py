@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from gateway.observe.redact import (
+    MASK,
     basic_password,
     redact_document,
     redact_headers,
     redact_query,
     scrub,
 )
-from protocol.xml import local_name, to_pretty_xml
+from protocol.xml import to_pretty_xml
 
 if TYPE_CHECKING:
     from gateway.exchange import Exchange
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 # A document larger than this (as indented XML) is cut: a trace is for reading, and a Sync
 # answer carrying a whole mailbox of MIME would otherwise pin megabytes per device.
 MAX_XML_CHARS = 200_000
+MAX_RAW_BYTES = 16_384  # of a body shown raw (not a WBXML document)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class TraceEntry:
     request_line: str
     request_headers: list[tuple[str, str]]
     request_xml: str | None
+    request_body: str | None  # a body that is not a WBXML document: text, or hex when binary
     response_status: int
     eas_status: str | None  # the answer's top-level Status, when it has one
     response_headers: list[tuple[str, str]]
@@ -67,28 +70,49 @@ def entry_from_exchange(exchange: Exchange) -> TraceEntry:
     return TraceEntry(
         at=_iso(exchange.started_at),
         device_pk=exchange.device_pk,
-        user=exchange.user or "",
+        user=exchange.user_address or "",
         command=exchange.command or "",
         request_line=f"{exchange.method} {target} HTTP/1.1",
         request_headers=redact_headers(exchange.request_headers, password),
         request_xml=_readable(exchange.request_document, password),
+        request_body=_raw_body(exchange, password),
         response_status=exchange.response_status,
-        eas_status=top_level_status(exchange.response_document),
+        eas_status=_eas_status(exchange),
         response_headers=redact_headers(exchange.response_headers, password),
         response_xml=_readable(exchange.response_document, password),
         duration_ms=round(exchange.duration_s * 1000, 3),
-        notes={k: scrub(str(v), password) for k, v in (exchange.notes or {}).items()},
+        notes=_notes(exchange, password),
     )
 
 
-def top_level_status(document: etree._Element | None) -> str | None:
-    """The ``Status`` child of the answer's root element (Sync, Ping, FolderSync …)."""
-    if document is None:
+def _eas_status(exchange: Exchange) -> str | None:
+    return None if exchange.eas_status is None else str(exchange.eas_status)
+
+
+def _notes(exchange: Exchange, password: str | None) -> dict[str, str]:
+    notes = {key: scrub(str(value), password) for key, value in exchange.notes.items()}
+    if exchange.error:
+        notes["error"] = scrub(exchange.error, password)
+    return notes
+
+
+def _raw_body(exchange: Exchange, password: str | None) -> str | None:
+    """A body the dispatcher could not (or need not) decode: MIME of a 12.1 SendMail as text,
+    anything else — a malformed WBXML document — as the hex of its first bytes."""
+    body = exchange.request_body
+    if exchange.request_document is not None or not body:
         return None
-    for element in document:
-        if isinstance(element.tag, str) and local_name(element) == "Status":
-            return (element.text or "").strip()
-    return None
+    if password:
+        body = body.replace(password.encode("utf-8"), MASK.encode())
+    head = body[:MAX_RAW_BYTES]
+    cut = f"\n… ({len(body) - len(head)} more bytes)" if len(body) > len(head) else ""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(c.isprintable() or c in "\r\n\t" for c in text):
+        return scrub(text, password) + cut
+    return " ".join(f"{byte:02x}" for byte in head) + cut
 
 
 def _readable(document: etree._Element | None, password: str | None) -> str | None:
