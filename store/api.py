@@ -27,6 +27,8 @@ from store.types import (
 
 # Called after each committed change to a folder: (user id, folder id, new position).
 ChangeListener = Callable[[int, str, int], Awaitable[None] | None]
+# Called after each audit row is committed (metrics count access events from them).
+AuditListener = Callable[[AuditEvent], Awaitable[None] | None]
 
 
 class StoreError(Exception):
@@ -58,6 +60,15 @@ class Store(abc.ABC):
         if not hasattr(self, "_change_listeners"):
             self._change_listeners: list[ChangeListener] = []
         return self._change_listeners
+
+    def add_audit_listener(self, listener: AuditListener) -> None:
+        """Subscribe to audit rows as they are committed."""
+        self._audit_listeners().append(listener)
+
+    def _audit_listeners(self) -> list[AuditListener]:
+        if not hasattr(self, "_audit_listener_list"):
+            self._audit_listener_list: list[AuditListener] = []
+        return self._audit_listener_list
 
     # --- tenants ----------------------------------------------------------------------
     @abc.abstractmethod
@@ -262,5 +273,11 @@ class Store(abc.ABC):
     async def _notify(self, user_id: int, folder_id: str, position: int) -> None:
         for listener in list(self._listeners()):
             result = listener(user_id, folder_id, position)
+            if result is not None:
+                await result
+
+    async def _notify_audit(self, event: AuditEvent) -> None:
+        for listener in list(self._audit_listeners()):
+            result = listener(event)
             if result is not None:
                 await result

@@ -602,7 +602,9 @@ class SqlStore(Store):
             row = AuditRow(device_pk=device_pk, at=at, kind=kind, detail=dict(detail))
             s.add(row)
             await s.flush()
-            return convert.audit_event(row)
+            event = convert.audit_event(row)
+        await self._notify_audit(event)
+        return event
 
     async def list_events(self, device_pk: int) -> list[AuditEvent]:
         async with self._read() as s:

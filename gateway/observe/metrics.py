@@ -39,18 +39,15 @@ DEVICE_STATES = ("allowed", "pending", "quarantined", "blocked", "wipe-pending",
 # How long a scrape waits for the store before answering with the last device counts.
 STORE_READ_TIMEOUT_S = 5.0
 
-# Audit row kinds (written by gateway/access) that the access counters follow.
-NOTICE_SENT_KINDS = frozenset({"notice-delivered"})
-CHOICE_KINDS = frozenset({"choice"})
-TIMEOUT_KINDS = frozenset({"quarantine-timeout"})
+# Audit row kinds (the lifecycle table of gateway/access/lifecycle.py) the counters follow.
+NOTICE_SENT_KIND = "notice-delivered"
+CHOICE_KINDS = {"chose-keep": "keep", "chose-outlook": "outlook"}
+TIMEOUT_KIND = "quarantine-expired"
 
 
-# Exception names that mean the database failed under a request (the dispatcher hands
-# observers the failure as one "Name: message" line).
-STORE_FAILURES = frozenset({
-    "StoreError", "OperationalError", "InterfaceError", "DatabaseError", "DBAPIError",
-    "PostgresConnectionError", "ConnectionDoesNotExistError",
-})
+# The store turns every database failure into StoreError (or Conflict for a clashing
+# write), and the dispatcher hands observers an unexpected failure as "Name: message".
+STORE_FAILURES = frozenset({"StoreError", "Conflict"})
 
 
 def is_store_failure(error: str | None) -> bool:
@@ -123,11 +120,11 @@ class Metrics:
             self.store_errors.inc()
 
     async def on_audit(self, event: AuditEvent) -> None:
-        if event.kind in NOTICE_SENT_KINDS:
+        if event.kind == NOTICE_SENT_KIND:
             self.notices_sent.inc()
         elif event.kind in CHOICE_KINDS:
-            self.choices.labels(str(event.detail.get("choice", "unknown"))).inc()
-        elif event.kind in TIMEOUT_KINDS:
+            self.choices.labels(CHOICE_KINDS[event.kind]).inc()
+        elif event.kind == TIMEOUT_KIND:
             self.quarantine_timeouts.inc()
 
     # --- exposition -------------------------------------------------------------------

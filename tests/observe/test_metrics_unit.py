@@ -36,7 +36,7 @@ async def test_requests_and_latency_follow_exchanges():
 
 async def test_store_failures_are_counted_from_the_exchange_error():
     metrics = Metrics()
-    await metrics.on_exchange(sync_exchange(response_status=500, error="OperationalError: database is locked"))
+    await metrics.on_exchange(sync_exchange(response_status=500, error="StoreError: database error: database is locked"))
     await metrics.on_exchange(sync_exchange(response_status=500, error="KeyError: 'x'"))
     assert samples(metrics)[("easgate_store_errors_total", ())] == 1
 
@@ -44,10 +44,10 @@ async def test_store_failures_are_counted_from_the_exchange_error():
 async def test_access_events_are_counted_by_kind():
     metrics = Metrics()
     await metrics.on_audit(event("notice-delivered"))
-    await metrics.on_audit(event("choice", choice="keep"))
-    await metrics.on_audit(event("choice", choice="outlook"))
-    await metrics.on_audit(event("choice", choice="keep"))
-    await metrics.on_audit(event("quarantine-timeout"))
+    await metrics.on_audit(event("chose-keep"))
+    await metrics.on_audit(event("chose-outlook"))
+    await metrics.on_audit(event("chose-keep"))
+    await metrics.on_audit(event("quarantine-expired"))
     await metrics.on_audit(event("first-seen"))
     found = samples(metrics)
     assert found[("easgate_notices_sent_total", ())] == 1
