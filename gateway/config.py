@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ class Config:
     var_dir: Path = Path("var")  # the self-signed certificate and the admin token live here
     workers: int = 1
     admin_token: str | None = None  # None: generated once and kept under var_dir
-    clock_mode: Literal["real", "manual"] = "real"
+    clock_mode: Literal["real", "manual"] | None = None  # None: keep the stored clock's mode
     load_demo: bool = True  # an empty database gets the demo tenant
     public_url: str | None = None  # base of the links in notices; None: from the listeners
     realm: str = "easgate"  # the Basic auth realm
@@ -176,3 +177,25 @@ def _number(name: str, value: Any, kind: type) -> int | float:
 def _reachable(host: str) -> str:
     """A listener bound to every address is reached through the loopback one."""
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+ADMIN_TOKEN_FILE = "admin-token"
+
+
+def with_admin_token(config: Config) -> Config:
+    """``config`` with an admin token: the configured one, else the one kept in
+    ``var_dir/admin-token``, made (random, 32 bytes) the first time."""
+    if config.admin_token:
+        return config
+    path = config.var_dir / ADMIN_TOKEN_FILE
+    try:
+        token = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        token = ""
+    if not token:
+        token = secrets.token_urlsafe(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(token + "\n")
+    return config.replace(admin_token=token)

@@ -5,4 +5,4 @@ from pathlib import Path
 # tests/ is not a package: make its plugin modules importable by name.
 sys.path.insert(0, str(Path(__file__).parent))
 
-pytest_plugins = ["fixtures_store"]
+pytest_plugins = ["fixtures_store", "server_fixtures"]

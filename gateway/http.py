@@ -1,0 +1,306 @@
+"""The ActiveSync endpoint: one request from the wire to a command and back.
+
+The order of the checks is the contract (docs/architecture.md, SPEC §7):
+
+1. credentials (HTTP 401 with ``WWW-Authenticate`` when missing or wrong, unknown user
+   included: the answer does not say which);
+2. the request line (`protocol.request.parse_request`): HTTP 400 for a missing or bad
+   DeviceId/DeviceType, a missing or unsupported version or a query that does not decode,
+   HTTP 501 for a command we do not serve. DeviceId and DeviceType are answered with HTTP
+   400 rather than Status 108/109 because without them there is no device to decide access
+   for, and the access decision must come before any command-level answer; Exchange, too,
+   refuses such a request line before it reaches a command;
+3. the body: HTTP 413 over ``max_body_bytes``; malformed WBXML is Status 102 on 14.0+
+   (HTTP 400 on 12.1); WBXML that is not the command's document is the command's own
+   protocol-error status;
+4. the access decision (`services.access.on_request`): a blocked device gets Status 129
+   (HTTP 403 on 12.1), whatever the command, Provision and Ping included;
+5. the provisioning check: no key Status 142, a wrong key 144 (HTTP 449 on 12.1), a pending
+   remote wipe 140; Provision and Ping are exempt;
+6. the command, over a `MailboxView`; its document is encoded to WBXML.
+
+Every answer carries ``MS-Server-ActiveSync`` (added in gateway/app.py for every response),
+and every exchange is handed to ``services.observers``. An unexpected exception is one
+logged line and a bare HTTP 500.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+from aiohttp import web
+from lxml import etree
+
+from gateway import commands
+from gateway.access import ClientIdentity
+from gateway.commands.base import CommandContext, CommandResult
+from gateway.deviceinfo import find_device_information, read_device_information
+from gateway.errors import (
+    TOP_LEVEL,
+    CommandFailure,
+    failure_answer,
+    protocol_error_status,
+)
+from gateway.exchange import Exchange
+from gateway.mailbox import MailboxView
+from gateway.services import SERVICES, Services
+from protocol import versions, wbxml
+from protocol.request import EASRequest, RequestError, parse_request
+from protocol.status import GlobalStatus
+from protocol.xml import local_name, page_name
+from store import Device, User
+
+log = logging.getLogger("easgate.http")
+
+WBXML_CONTENT_TYPE = "application/vnd.ms-sync.wbxml"
+REASON_HEADER = "X-Easgate-Reason"  # one short line saying why a request was refused
+
+# Commands a device may send before it holds a policy key (MS-ASPROV 3.2.5: Provision is
+# how it gets one; Ping is exempt as in Z-Push and grommunio-sync, so that a held Ping
+# across a policy change ends normally and the next Sync asks for the new policy).
+PROVISIONING_EXEMPT = frozenset({"Provision", "Ping"})
+
+# 12.1 clients post these commands' messages as raw MIME (message/rfc822), not WBXML.
+_MIME_BODY_COMMANDS = frozenset({"SendMail", "SmartReply", "SmartForward"})
+
+
+class Refusal(Exception):
+    """The request is answered before reaching its command (the chain of checks above)."""
+
+    def __init__(self, response: web.StreamResponse, document: etree._Element | None = None):
+        super().__init__(response.status)
+        self.response = response
+        self.document = document  # the status document sent, for the observers
+
+
+async def activesync(request: web.Request) -> web.StreamResponse:
+    """The aiohttp handler for ``/Microsoft-Server-ActiveSync`` (any case, POST and OPTIONS)."""
+    services = request.app[SERVICES]
+    exchange = Exchange(
+        method=request.method,
+        path=request.path,
+        query=request.query_string,
+        request_headers=dict(request.headers),
+        started_at=services.clock.now(),
+    )
+    started = time.perf_counter()
+    try:
+        response = await _serve(request, services, exchange)
+    except Refusal as refusal:
+        response = refusal.response
+        exchange.response_document = refusal.document
+        exchange.eas_status = _top_status(refusal.document)
+    except Exception as exc:  # the one place an unexpected failure becomes an answer
+        exchange.error = _one_line(exc)
+        log.error("%s %s %s: unexpected %s", exchange.command or "-",
+                  exchange.user_address or "-", exchange.device_id or "-", exchange.error)
+        response = plain_response(500, "internal server error")
+    exchange.response_status = response.status
+    exchange.response_headers = dict(response.headers)
+    exchange.duration_s = time.perf_counter() - started
+    await _tell_observers(services, exchange)
+    return response
+
+
+async def _serve(request: web.Request, services: Services, exchange: Exchange) -> web.StreamResponse:
+    user = await _authenticate(request, services)
+    exchange.user_address = user.address
+    if request.method == "OPTIONS":
+        exchange.command = "OPTIONS"
+        return options_response()
+    eas = _parse(request)
+    _note_request(exchange, eas)
+    eas = _served_command(eas)
+    exchange.command = eas.command
+    body = await _read_body(request, services.config.max_body_bytes)
+    exchange.request_body = body
+    document = _decode(eas, request, body)
+    exchange.request_document = document
+    device = await services.access.on_request(user, _identity(eas, document))
+    exchange.device_pk = device.id
+    _check_access(eas, device)
+    _check_provisioning(eas, device)
+    result = await _run(eas, document, body, user, device, services)
+    exchange.notes.update(result.trace_note)
+    exchange.response_document = result.document
+    exchange.eas_status = _top_status(result.document)
+    response = result_response(result)
+    exchange.response_body_size = len(response.body or b"") if isinstance(response, web.Response) else 0
+    return response
+
+
+# --- the checks, in order ------------------------------------------------------------------
+async def _authenticate(request: web.Request, services: Services) -> User:
+    user = await services.auth.authenticate(request.headers.get("Authorization"))
+    if user is None:
+        response = plain_response(401, "credentials missing or not accepted")
+        response.headers["WWW-Authenticate"] = f'Basic realm="{services.config.realm}"'
+        raise Refusal(response)
+    return user
+
+
+def _parse(request: web.Request) -> EASRequest:
+    try:
+        return parse_request(request.method, request.path, request.query_string, request.headers)
+    except RequestError as exc:
+        raise Refusal(plain_response(exc.http_status, exc.reason)) from None
+
+
+def _served_command(eas: EASRequest) -> EASRequest:
+    command = commands.canonical(eas.command)
+    if command is None:
+        raise Refusal(plain_response(501, f"command {eas.command[:40]} is not served"))
+    eas = dataclasses.replace(eas, command=command)
+    if not commands.supports(command, eas.protocol_version):
+        raise _failure(eas, GlobalStatus.COMMAND_NOT_SUPPORTED, "not in this protocol version")
+    return eas
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise Refusal(plain_response(413, f"body over {limit} bytes"))
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Refusal(plain_response(413, f"body over {limit} bytes")) from None
+
+
+def _decode(eas: EASRequest, request: web.Request, body: bytes) -> etree._Element | None:
+    if not body or not _is_wbxml(eas, request):
+        return None
+    try:
+        document = wbxml.decode(body)
+    except wbxml.WBXMLError as exc:
+        raise _failure(eas, GlobalStatus.INVALID_WBXML, f"malformed WBXML: {exc}") from None
+    expected = TOP_LEVEL.get(eas.command, (None,))[0]
+    if expected is not None and f"{page_name(document)}:{local_name(document)}" != expected:
+        raise _failure(eas, protocol_error_status(eas.command), f"body is not a {expected}")
+    return document
+
+
+def _is_wbxml(eas: EASRequest, request: web.Request) -> bool:
+    if request.content_type.lower() == "message/rfc822":
+        return False
+    return not (eas.command in _MIME_BODY_COMMANDS
+                and not versions.at_least(eas.protocol_version, "14.0"))
+
+
+def _identity(eas: EASRequest, document: etree._Element | None) -> ClientIdentity:
+    info = read_device_information(find_device_information(document))
+    user_agent = eas.user_agent or info.pop("user_agent", "")
+    info.pop("user_agent", None)
+    return ClientIdentity(
+        device_id=eas.device_id,
+        device_type=eas.device_type,
+        user_agent=user_agent,
+        protocol_version=eas.protocol_version,
+        **info,
+    )
+
+
+def _check_access(eas: EASRequest, device: Device) -> None:
+    if device.state == "blocked":
+        raise _failure(eas, GlobalStatus.DEVICE_IS_BLOCKED_FOR_THIS_USER, "device is blocked")
+
+
+def _check_provisioning(eas: EASRequest, device: Device) -> None:
+    if eas.command in PROVISIONING_EXEMPT:
+        return
+    if device.wipe in ("pending", "account-pending"):
+        # The client must Provision to receive the wipe directive (MS-ASPROV 3.2.5.1.2.2).
+        raise _failure(eas, GlobalStatus.REMOTE_WIPE_REQUESTED, "remote wipe requested")
+    if eas.policy_key is None:
+        raise _failure(eas, GlobalStatus.DEVICE_NOT_PROVISIONED, "no policy key")
+    if eas.policy_key != device.policy_key:
+        raise _failure(eas, GlobalStatus.INVALID_POLICY_KEY, "policy key not current")
+
+
+async def _run(eas: EASRequest, document: etree._Element | None, body: bytes, user: User,
+               device: Device, services: Services) -> CommandResult:
+    mailbox = await MailboxView.load(services, user, device)
+    context = CommandContext(request=eas, document=document, user=user, device=device,
+                             services=services, mailbox=mailbox, body=body)
+    try:
+        return await commands.handler(eas.command)(context)
+    except CommandFailure as failure:
+        answer = failure_answer(eas.command, failure.status, eas.protocol_version,
+                                http_status=failure.http_status)
+        return CommandResult(document=answer.document, http_status=answer.http_status,
+                             trace_note={"failure": failure.reason} if failure.reason else {})
+
+
+# --- answers -------------------------------------------------------------------------------
+def _failure(eas: EASRequest, status: int, reason: str) -> Refusal:
+    answer = failure_answer(eas.command, status, eas.protocol_version)
+    if answer.document is None:
+        return Refusal(plain_response(answer.http_status, reason))
+    return Refusal(document_response(answer.document), answer.document)
+
+
+def options_response() -> web.Response:
+    """MS-ASHTTP 2.2.3: the versions and the commands this server speaks."""
+    response = web.Response(status=200)
+    response.headers["Allow"] = "OPTIONS,POST"
+    response.headers["Public"] = "OPTIONS,POST"
+    response.headers["MS-ASProtocolVersions"] = ",".join(versions.SUPPORTED)
+    response.headers["MS-ASProtocolCommands"] = ",".join(commands.served())
+    return response
+
+
+def plain_response(status: int, reason: str) -> web.Response:
+    """A refusal: the status code says what, one header says why; no body a client could
+    mistake for a document, and never a traceback."""
+    response = web.Response(status=status)
+    response.headers[REASON_HEADER] = _one_line(reason)[:200]
+    return response
+
+
+def document_response(document: etree._Element, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=wbxml.encode(document),
+                        content_type=WBXML_CONTENT_TYPE)
+
+
+def result_response(result: CommandResult) -> web.Response:
+    if result.body is not None:
+        response = web.Response(status=result.http_status, body=result.body,
+                                content_type=result.content_type or "application/octet-stream")
+    elif result.document is not None:
+        response = document_response(result.document, result.http_status)
+    else:
+        response = web.Response(status=result.http_status)
+    response.headers.update(result.headers)
+    return response
+
+
+def _top_status(document: etree._Element | None) -> int | None:
+    if document is None:
+        return None
+    for element in document:
+        if isinstance(element.tag, str) and local_name(element) == "Status":
+            text = (element.text or "").strip()
+            return int(text) if text.isdigit() else None
+    return None
+
+
+def _note_request(exchange: Exchange, eas: EASRequest) -> None:
+    exchange.command = eas.command
+    exchange.protocol_version = eas.protocol_version
+    exchange.device_id = eas.device_id
+    exchange.device_type = eas.device_type
+
+
+async def _tell_observers(services: Services, exchange: Exchange) -> None:
+    for observer in list(services.observers):
+        try:
+            await observer.on_exchange(exchange)
+        except Exception as exc:  # an observer must never change the answer
+            log.error("observer %s failed: %s", type(observer).__name__, _one_line(exc))
+
+
+def _one_line(value: object) -> str:
+    if isinstance(value, BaseException):
+        text = f"{type(value).__name__}: {value}"
+    else:
+        text = str(value)
+    return " ".join(text.split())
