@@ -17,7 +17,7 @@ from typing import Any
 from lxml import etree
 
 from gateway.content.body import BodyOptions, native_body_type, parse_body, render_body
-from gateway.content.fields import parse_categories, render_categories
+from gateway.content.fields import parse_categories, render_categories, render_scalars
 from gateway.content.mime import (
     MimePart,
     ParsedMessage,
@@ -71,6 +71,8 @@ def render_email(item: Item, options: BodyOptions, version: str) -> list[etree._
     fields.append(E("AirSyncBase:NativeBodyType", native_body_type(item)))
     if at_least(version, "14.0"):
         fields.extend(_conversation(item))
+        fields.extend(render_scalars("Email2", data, ("LastVerbExecuted",
+                                                      "LastVerbExecutionTime")))
         fields.append(render_categories("Email", item.categories))
     if at_least(version, "16.0"):
         fields.append(E("Email2:IsDraft", int(bool(data.get("IsDraft")))))

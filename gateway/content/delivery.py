@@ -1,0 +1,134 @@
+"""Mail submission: a sent message reaches local mailboxes through the store.
+
+What happens to each recipient, as Exchange Online does it for one organisation:
+- a mailbox of this gateway: the message lands in its Inbox (Bcc removed);
+- an address in a domain this gateway serves but without a mailbox: the sender gets a
+  non-delivery report ("Undeliverable: …", 550 5.1.1 RESOLVER.ADR.RecipNotFound) in the
+  Inbox, with the original attached — the submission itself succeeds (our decision,
+  following Exchange, rather than SendMail Status 116);
+- any other domain: accepted and handed to nobody, as there is no outbound transport.
+A message with no recipient at all is refused (Status 119), unreadable MIME too (107).
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime
+
+from gateway.content.mail import email_item
+from gateway.content.mime import (
+    MimeError,
+    format_address,
+    parse_message,
+    to_crlf_bytes,
+    without_bcc,
+)
+from store.api import NotFound, Store
+from store.types import FolderType, User
+
+NDR_SENDER_NAME = "Microsoft Outlook"
+
+
+class NoRecipients(MimeError):
+    """The message names nobody to send it to."""
+
+
+@dataclass
+class DeliveryReport:
+    delivered: list[str] = field(default_factory=list)  # local mailboxes reached
+    unknown: list[str] = field(default_factory=list)  # local domain, no such mailbox (NDR)
+    external: list[str] = field(default_factory=list)  # other domains, accepted
+    sent_item: str | None = None  # server id of the Sent Items copy
+    ndr_item: str | None = None  # server id of the non-delivery report
+
+
+async def submit(store: Store, sender: User, mime: bytes, *, now: datetime,
+                 save_in_sent: bool) -> DeliveryReport:
+    """Deliver ``mime`` as sent by ``sender`` at ``now``. Raises `MimeError` for bytes that
+    are not a message and `NoRecipients` for a message to nobody."""
+    stamped = stamp(mime, sender, now)
+    parsed = parse_message(stamped)
+    if not parsed.recipients:
+        raise NoRecipients("the message has no recipient")
+    report = DeliveryReport()
+    local_domains = {tenant.domain.lower() for tenant in await store.list_tenants()}
+    visible = parse_message(without_bcc(stamped))
+    for address in parsed.recipients:
+        try:
+            recipient = await store.get_user(address)
+        except NotFound:
+            domain = address.rpartition("@")[2]
+            (report.unknown if domain in local_domains else report.external).append(address)
+            continue
+        inbox = await store.find_folder(recipient.id, FolderType.INBOX)
+        if inbox is not None:
+            await store.add_item(recipient.id, inbox.id, email_item(visible, received=now))
+            report.delivered.append(address)
+    if save_in_sent:
+        sent = await store.find_folder(sender.id, FolderType.SENT_ITEMS)
+        if sent is not None:
+            copy = await store.add_item(sender.id, sent.id,
+                                        email_item(parsed, received=now, read=True))
+            report.sent_item = copy.server_id
+    if report.unknown:
+        report.ndr_item = await _send_ndr(store, sender, parsed.message, report.unknown, now)
+    return report
+
+
+def stamp(mime: bytes, sender: User, now: datetime) -> bytes:
+    """Fill in what a submitting server adds when the client left it out: From (the
+    mailbox), Date and Message-ID."""
+    message = BytesParser(policy=policy.default).parsebytes(mime)
+    if not message.keys():
+        raise MimeError("no message headers")
+    changed = False
+    if "From" not in message:
+        message["From"] = format_address(sender.display_name, sender.address)
+        changed = True
+    if "Date" not in message:
+        message["Date"] = format_datetime(now)
+        changed = True
+    if "Message-ID" not in message:
+        domain = sender.address.rpartition("@")[2]
+        message["Message-ID"] = f"<{secrets.token_hex(12)}@{domain}>"
+        changed = True
+    return to_crlf_bytes(message) if changed else mime
+
+
+async def _send_ndr(store: Store, sender: User, original: EmailMessage, unknown: list[str],
+                    now: datetime) -> str | None:
+    inbox = await store.find_folder(sender.id, FolderType.INBOX)
+    if inbox is None:
+        return None
+    report = non_delivery_report(sender, original, unknown, now)
+    item = await store.add_item(sender.id, inbox.id,
+                                email_item(parse_message(report), received=now))
+    return item.server_id
+
+
+def non_delivery_report(sender: User, original: EmailMessage, unknown: list[str],
+                        now: datetime) -> bytes:
+    """The "Undeliverable" mail Exchange writes, with the original message attached."""
+    domain = sender.address.rpartition("@")[2]
+    subject = str(original.get("Subject", ""))
+    lines = ["Your message couldn't be delivered to these recipients:", ""]
+    lines += [f"    {address}" for address in unknown]
+    lines += ["", "The email address wasn't found at the destination domain. It might be "
+              "misspelled or it might not exist.", "",
+              "Diagnostic information for administrators:", ""]
+    lines += [f"{address}\nRemote server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; "
+              "not found'" for address in unknown]
+    report = EmailMessage(policy=policy.default)
+    report["From"] = format_address(NDR_SENDER_NAME, f"postmaster@{domain}")
+    report["To"] = format_address(sender.display_name, sender.address)
+    report["Subject"] = f"Undeliverable: {subject}"
+    report["Date"] = format_datetime(now)
+    report["Message-ID"] = f"<{secrets.token_hex(12)}@{domain}>"
+    report["Auto-Submitted"] = "auto-replied"
+    report.set_content("\n".join(lines))
+    report.add_attachment(original)  # message/rfc822
+    return to_crlf_bytes(report)
