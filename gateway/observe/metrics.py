@@ -14,13 +14,9 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
-
-from gateway.services import SERVICES
 
 if TYPE_CHECKING:
     from gateway.exchange import Exchange
@@ -135,11 +131,3 @@ class Metrics:
             self.store_errors.inc()
             log.warning("device counts not refreshed: %s", error)
         return generate_latest(self.registry)
-
-
-METRICS = web.AppKey("metrics", Metrics)
-
-
-async def metrics_handler(request: web.Request) -> web.Response:
-    body = await request.app[METRICS].scrape(request.app[SERVICES].store)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
