@@ -25,6 +25,8 @@ from store.types import AccessLevel, Device, DeviceRule, DeviceState, Tenant, Us
 
 PROMPTING_MODES = frozenset({"recommend-all", "prompt-new-once"})
 MODES = ("off", "outlook-only", "recommend-all", "prompt-new-once")
+# Device.extra key: the rollout id of the mode change that found this device already there.
+PREEXISTING = "preexisting_rollout"
 # States owned by remote wipe, not by the access decision.
 WIPE_STATES = frozenset({"wipe-pending", "wiped"})
 
@@ -133,7 +135,7 @@ def _by_setting(tenant: Tenant, device: Device, facts: _Facts, now: datetime) ->
     if facts.app == "outlook":
         return _allowed(device, Reason.OUTLOOK)
     if tenant.mode == "off":
-        return _keep(device) if device.state == "allowed" else _allowed(device, Reason.SETTING_OFF)
+        return _allowed(device, Reason.SETTING_OFF)
     if tenant.mode == "outlook-only":
         return _leave(device, Decision("blocked", Reason.OUTLOOK_ONLY))
     return _prompting(tenant, device, now)
@@ -147,7 +149,9 @@ def _prompting(tenant: Tenant, device: Device, now: datetime) -> Decision:
     if device.state == "quarantined" and device.reason == Reason.CHOSE_OUTLOOK:
         return _keep(device)
     if _already_prompted(tenant, device):
-        return _keep(device) if device.state == "allowed" else _allowed(device, Reason.PROMPTED)
+        return _allowed(device, Reason.PROMPTED)
+    if device.state == "pending" and tenant.mode == "recommend-all":
+        return _rollout(tenant, device, now)
     if _first_seen_while_on(tenant, device):
         return _quarantine_with_notice(tenant, now)
     if tenant.mode == "prompt-new-once":
@@ -162,6 +166,10 @@ def _already_prompted(tenant: Tenant, device: Device) -> bool:
 
 
 def _first_seen_while_on(tenant: Tenant, device: Device) -> bool:
+    """New since the mode was turned on? Devices that existed then carry the rollout's id
+    (a frozen clock can give a device and the mode change the very same instant)."""
+    if device.extra.get(PREEXISTING) == tenant.rollout_id:
+        return False
     if tenant.enabled_at is None or device.first_seen is None:
         return True
     return device.first_seen >= tenant.enabled_at
@@ -234,7 +242,9 @@ def _keep(device: Device) -> Decision:
 
 
 def _allowed(device: Device, reason: Reason) -> Decision:
-    if device.state == "allowed" and device.reason == reason:
+    """Allowed for ``reason``; a device already allowed keeps the reason it got then (its
+    history: a choice, a timeout), and no transition is recorded."""
+    if device.state == "allowed":
         return _keep(device)
     return _leave(device, Decision("allowed", reason))
 

@@ -35,6 +35,7 @@ from store.types import Device, DeviceState, FolderType, Tenant, User
 log = logging.getLogger(__name__)
 
 ANY: frozenset[DeviceState] = frozenset({"allowed", "pending", "quarantined", "blocked"})
+MAX_STEPS = 8  # scheduled -> notice -> expired is three; more would mean a loop (a bug)
 Trigger = Literal["request", "scheduler", "setting", "choice", "admin"]
 
 
@@ -54,7 +55,7 @@ def _t(to: str | set[str], sources: frozenset[DeviceState] | set[str], event: st
 TRANSITIONS: dict[Reason, Transition] = {
     Reason.OUTLOOK:       _t("allowed",     ANY - {"allowed"},                       "allowed"),
     Reason.SETTING_OFF:   _t("allowed",     ANY - {"allowed"},                       "released"),
-    Reason.OUTLOOK_ONLY:  _t("blocked",     ANY - {"blocked"},                       "blocked"),
+    Reason.OUTLOOK_ONLY:  _t("blocked",     ANY,                                     "blocked"),
     Reason.ROLLOUT:       _t("pending",     ANY - {"pending"},                       "notice-scheduled"),
     Reason.NOTICE:        _t("quarantined", ANY,                                     "notice-delivered"),
     Reason.CHOSE_KEEP:    _t("allowed",     {"quarantined"},                         "chose-keep"),
@@ -76,8 +77,7 @@ def check_transition(before: DeviceState, decision: Decision) -> Transition:
     transition = TRANSITIONS.get(Reason(decision.reason))
     if transition is None or decision.state not in transition.to:
         raise TransitionError(f"reason {decision.reason} cannot lead to {decision.state}")
-    same = before == decision.state
-    if not same and before not in transition.sources:
+    if before not in transition.sources:
         raise TransitionError(f"{before} -> {decision.state} ({decision.reason}) is not allowed")
     return transition
 
@@ -94,17 +94,16 @@ class Lifecycle:
         """Bring ``device`` up to ``now``: every deadline that has passed is acted on at its
         own time (a notice delivered at its rollout time, a quarantine ended 24 h later),
         then the decision for ``now`` itself."""
-        for _ in range(8):  # a device has at most two deadlines in a row; guard anyway
+        for _ in range(MAX_STEPS):
             deadline = due_time(device)
-            if deadline is None or deadline > now:
-                break
-            decision = decide(tenant, user, device, identity, deadline)
+            at = min(deadline, now) if deadline is not None else now
+            decision = decide(tenant, user, device, identity, at)
+            if not decision.changes(device) and at < now:
+                at, decision = now, decide(tenant, user, device, identity, now)
             if not decision.changes(device):
                 break
-            device = await self.apply(tenant, user, device, decision, deadline, "scheduler")
-        decision = decide(tenant, user, device, identity, now)
-        if decision.changes(device):
-            device = await self.apply(tenant, user, device, decision, now, trigger)
+            device = await self.apply(tenant, user, device, decision, at,
+                                      trigger if at == now else "scheduler")
         return device
 
     async def apply(self, tenant: Tenant, user: User, device: Device, decision: Decision,

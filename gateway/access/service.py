@@ -24,7 +24,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 from gateway.access.classify import classify
-from gateway.access.decision import MODES, PROMPTING_MODES, Reason, due_time, unavailable_reason
+from gateway.access.decision import (
+    MODES,
+    PREEXISTING,
+    PROMPTING_MODES,
+    Reason,
+    due_time,
+    unavailable_reason,
+)
 from gateway.access.errors import (
     ChoiceExpired,
     ChoiceUsed,
@@ -220,8 +227,15 @@ class AccessService:
             return tenant
         tenant = await self.store.put_tenant(dataclasses.replace(tenant, **changes))
         if "mode" in changes:
+            if tenant.mode in PROMPTING_MODES:
+                await self._mark_preexisting(tenant)
             await self.reevaluate(tenant.domain, "setting")
         return tenant
+
+    async def _mark_preexisting(self, tenant: Tenant) -> None:
+        """Every device there when a prompting mode is turned on is 'previously configured'."""
+        for device in await self.store.list_devices(tenant=tenant.domain):
+            await self.store.update_device(device.id, extra={PREEXISTING: tenant.rollout_id})
 
     async def set_device_access(self, domain: str, *, mdm_authority: str | None = None,
                                 org_default_access: AccessLevel | None = None,
