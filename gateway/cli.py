@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from gateway.cli_db import db_app, seed_command
+from gateway.cli_wbxml import wbxml_app
 
 app = typer.Typer(
     help="easgate: an Exchange ActiveSync gateway simulator.",
@@ -11,6 +12,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_app, name="db", help="Database schema commands.")
+app.add_typer(wbxml_app, name="wbxml", help="Convert EAS bodies between WBXML and XML.")
 app.command("seed", help="Load the demo tenant into an empty database.")(seed_command)
 
 

@@ -5,8 +5,8 @@ is named ``{<page name>:}<tag name>``, e.g. ``{AirSync:}Sync`` or ``{GAL:}Displa
 Tags that later protocol versions dropped (the 2.5 body tags, AirNotify …) stay listed:
 a document from an old client still decodes, and nothing here depends on a version.
 
-Where two Microsoft documents spell one tag differently, the name is MS-ASWBXML's and the
-other spelling is an encoder alias (``ALIASES``): decoding always yields the name here.
+Where Microsoft's documents spell one tag two ways, one spelling is the name here and the
+other an encoder alias (``ALIASES``): decoding always yields the name here.
 """
 from __future__ import annotations
 
