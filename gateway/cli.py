@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from gateway.cli_db import db_app, seed_command
+from gateway.cli_emulate import emulate_command, load_command
 from gateway.cli_wbxml import wbxml_app
 
 app = typer.Typer(
@@ -14,6 +15,8 @@ app = typer.Typer(
 app.add_typer(db_app, name="db", help="Database schema commands.")
 app.add_typer(wbxml_app, name="wbxml", help="Convert EAS bodies between WBXML and XML.")
 app.command("seed", help="Load the demo tenant into an empty database.")(seed_command)
+app.command("emulate", help="Play one device of a real app's profile against a gateway.")(emulate_command)
+app.command("load", help="Load a gateway with many emulated devices and summarise.")(load_command)
 
 
 def main() -> None:
