@@ -342,5 +342,9 @@ def pyactivesync_client(
     client = Client(f"127.0.0.1:{live_server.https_port}", user, password,
                     device_id=device_id, device_type=device_type, verify_ssl=False,
                     timeout=timeout)
-    client._transport.session.headers["User-Agent"] = user_agent
+    session = client._transport.session
+    session.headers["User-Agent"] = user_agent
+    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override ``verify=False``, and proxy
+    # variables must not catch loopback traffic: this session ignores the environment.
+    session.trust_env = False
     return ThreadedClient(client)
