@@ -28,7 +28,7 @@ from gateway.admin.live import LiveFeed
 from gateway.admin.render import STATIC_DIR, format_left, format_when, render
 from gateway.admin.session import AdminSession, SessionKeeper
 from gateway.clock import ClockError
-from gateway.observe import OBSERVE
+from gateway.observe import OBSERVE, setup_observe
 from gateway.services import SERVICES, Services
 from store.api import NotFound
 from store.types import Device, DeviceRule, Tenant
@@ -84,6 +84,9 @@ PAGE = web.AppKey("admin_page", PageState)
 
 
 def setup_admin_page(app: web.Application) -> None:
+    """The operator's view: this page, and under it the traces, metrics and logs it shows
+    (`gateway.observe`), the trace route of the admin API and the OpenAPI document."""
+    setup_observe(app)
     add = app.router
     add.add_get("/admin", index)
     add.add_get("/admin/", index)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import re
 from collections.abc import Iterable, Mapping
 from xml.sax.saxutils import escape
@@ -81,12 +80,9 @@ def redact_query(query: str, password: str | None = None) -> str:
     return scrub("&".join(parts), password)
 
 
-def redact_document(root: etree._Element) -> etree._Element:
-    """The document with every password element's content masked. The caller's tree is
-    never changed: a copy is made only when there is something to mask."""
-    if not _PASSWORD_ELEMENTS(root):
-        return root
-    root = copy.deepcopy(root)
+def mask_password_elements(root: etree._Element) -> etree._Element:
+    """Mask the content of every password element of ``root``, in place (call it on a
+    copy: traces do, on the copy they print)."""
     for element in _PASSWORD_ELEMENTS(root):
         for attribute in list(element.attrib):
             del element.attrib[attribute]

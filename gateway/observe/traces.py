@@ -19,11 +19,12 @@ from lxml import etree
 from gateway.observe.redact import (
     MASK,
     basic_password,
-    redact_document,
+    mask_password_elements,
     redact_headers,
     redact_query,
     scrub,
 )
+from protocol.wbxml.xmlview import with_page_prefixes
 from protocol.xml import to_pretty_xml
 
 if TYPE_CHECKING:
@@ -118,7 +119,10 @@ def _raw_body(exchange: Exchange, password: str | None) -> str | None:
 def _readable(document: etree._Element | None, password: str | None) -> str | None:
     if document is None:
         return None
-    xml = scrub(to_pretty_xml(redact_document(document)), password)
+    # A copy whose elements carry their code page as prefix (<AirSync:Sync …>), as
+    # `easgate wbxml decode` prints them; the password elements are masked on that copy.
+    readable = mask_password_elements(with_page_prefixes(document))
+    xml = scrub(to_pretty_xml(readable), password)
     if len(xml) > MAX_XML_CHARS:
         xml = xml[:MAX_XML_CHARS] + f"\n… ({len(xml) - MAX_XML_CHARS} more characters cut)\n"
     return xml

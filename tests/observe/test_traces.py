@@ -12,7 +12,7 @@ def test_entry_reads_like_the_wire():
     entry = entry_from_exchange(sync_exchange())
     assert entry.request_line.startswith("POST /Microsoft-Server-ActiveSync?Cmd=Sync&User=alice")
     assert entry.request_line.endswith(" HTTP/1.1")
-    assert "<AirSync:Sync" in entry.request_xml or "Sync" in entry.request_xml
+    assert "<AirSync:SyncKey>0</AirSync:SyncKey>" in entry.request_xml
     assert "CollectionId>5<" in entry.response_xml
     assert entry.response_status == 200
     assert entry.duration_ms == pytest.approx(12.3)
@@ -86,3 +86,16 @@ async def test_recorder_is_an_observer():
     book = TraceBook()
     await TraceRecorder(book).on_exchange(sync_exchange(device_pk=4))
     assert book.entries(4)[0].command == "Sync"
+
+
+def test_documents_are_printed_with_code_page_prefixes():
+    entry = entry_from_exchange(sync_exchange())
+    assert entry.request_xml.startswith('<AirSync:Sync xmlns:AirSync="AirSync:">')
+    assert "<AirSync:CollectionId>5</AirSync:CollectionId>" in entry.request_xml
+
+
+def test_the_callers_documents_are_left_alone():
+    exchange = sync_exchange(request_document=E("ItemOperations:ItemOperations",
+                                                 E("ItemOperations:Password", "x")))
+    entry_from_exchange(exchange)
+    assert exchange.request_document[0].text == "x"
