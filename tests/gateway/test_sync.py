@@ -11,8 +11,9 @@ from store.types import FolderType, NewItem
 
 
 @pytest.fixture
-async def env(sqlite_store):
-    return await Harness.create(sqlite_store)
+async def env(store):
+    """Both engines: the change log and sync states must behave the same on each."""
+    return await Harness.create(store)
 
 
 async def test_initial_sync_then_everything_paged_with_more_available(env):
