@@ -103,7 +103,7 @@ class EASClient:
         self.version = version or profile.version
         self.query_form = query_form or profile.query
         self.policy_key: str | None = None
-        self._auth = aiohttp.BasicAuth(account.address, account.password, encoding="utf-8")
+        self._authorization = aiohttp.encode_basic_auth(account.address, account.password)
 
     # --- the three kinds of request ----------------------------------------------------
     async def options(self) -> Exchange:
@@ -148,11 +148,12 @@ class EASClient:
         self, command: str, method: str, url: str, headers: dict[str, str], body: bytes | None,
         *, wbxml_answer: bool = True, timeout: float = DEFAULT_TIMEOUT,
     ) -> Exchange:
-        headers = {"User-Agent": self.profile.user_agent, **headers}
+        headers = {"User-Agent": self.profile.user_agent,
+                   "Authorization": self._authorization, **headers}
         started = time.perf_counter()
         try:
             async with self.http.request(
-                method, url, data=body or None, headers=headers, auth=self._auth,
+                method, url, data=body or None, headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=False,
             ) as answer:
                 payload = await answer.read()

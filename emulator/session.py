@@ -285,7 +285,7 @@ class Session:
     async def _prime(self, collection: Collection) -> None:
         request = docs.sync_request([docs.sync_collection(
             collection.folder, "0", self.options, self.client.version)])
-        answer = await self._sync_exchange(collection, request)
+        answer = await self._sync_exchange(collection, request, priming=True)
         if answer is None or not answer.sync_key:
             raise SessionError(f"Sync of {collection.folder.name} with SyncKey 0 gave no key")
         if answer.status != eas.SyncStatus.SUCCESS:
@@ -301,7 +301,7 @@ class Session:
         return await self._sync_exchange(collection, request)
 
     async def _sync_exchange(
-        self, collection: Collection, request: docs.Element
+        self, collection: Collection, request: docs.Element, *, priming: bool = False
     ) -> docs.CollectionAnswer | None:
         """Send a Sync of one collection; None when the server answered with no changes
         (an empty body, MS-ASCMD 3.2.5.1.1)."""
@@ -317,7 +317,8 @@ class Session:
             self._report(exchange, step, "no changes")
             return None
         answer = answers[0]
-        self._report(exchange, step, _describe_collection(answer), status=answer.status)
+        detail = f"first SyncKey {answer.sync_key}" if priming else _describe_collection(answer)
+        self._report(exchange, step, detail, status=answer.status)
         if answer.status not in (eas.SyncStatus.SUCCESS, eas.SyncStatus.INVALID_SYNC_KEY):
             raise SessionError(f"{step} answered Status {status_name('Sync', answer.status)}")
         return answer

@@ -28,13 +28,13 @@ stderr = Console(stderr=True)
 def print_event(event: Event) -> None:
     if event.kind == "note":
         stdout.print(f"  [bold yellow]![/] [yellow]{event.step}:[/] {event.detail}",
-                     highlight=False)
+                     highlight=False, soft_wrap=True)
         return
     status = f"Status {event.status_text}" if event.status is not None else ""
     colour = "green" if event.http_status == 200 and event.status in (None, 1, 2) else "red"
     stdout.print(
-        f"  {event.step:<26} [{colour}]HTTP {event.http_status:<3} {status:<30}[/] "
-        f"{event.elapsed * 1000:7.1f} ms  {event.detail}", highlight=False)
+        f"  {event.step:<24} [{colour}]HTTP {event.http_status:<3} {status:<34}[/] "
+        f"{event.elapsed * 1000:7.1f} ms  {event.detail}", highlight=False, soft_wrap=True)
 
 
 def print_outcome(session: Session) -> None:
@@ -65,7 +65,8 @@ async def emulate_session(
         client = EASClient(http, url, account, profile,
                            device_id or profile.device_id(account.address))
         stdout.print(f"[bold]{profile.name}[/] ({profile.user_agent}, EAS {profile.version}) "
-                     f"as {account.address}, DeviceId {client.device_id}", highlight=False)
+                     f"as {account.address}, DeviceId {client.device_id}", highlight=False,
+                     soft_wrap=True)
         session = Session(client, on_event=print_event)
         await session.first_sync()
         if choose and session.outcome == "quarantined":
