@@ -24,6 +24,7 @@ from multidict import MultiDictProxy
 
 from gateway.access.decision import unavailable_reason
 from gateway.access.errors import AccessError
+from gateway.admin import openapi
 from gateway.admin.live import LiveFeed
 from gateway.admin.render import STATIC_DIR, format_left, format_when, render
 from gateway.admin.session import AdminSession, SessionKeeper
@@ -99,6 +100,7 @@ def setup_admin_page(app: web.Application) -> None:
     add.add_post("/admin/tenants/{domain}/device-access", device_access)
     add.add_post("/admin/clock/{op:advance|set|mode}", clock_action)
     add.add_get("/admin/live", live)
+    add.add_get("/admin/api", api_docs)
     add.add_static("/admin/static", STATIC_DIR, append_version=False)
     app.cleanup_ctx.append(_page_state)
     app.on_shutdown.append(_close_live_pages)
@@ -445,6 +447,14 @@ def _nudge(request: web.Request) -> None:
 def _field(form: MultiDictProxy[Any], name: str) -> str | None:
     value = form.get(name)
     return value if isinstance(value, str) else None
+
+
+@_signed_in
+async def api_docs(request: web.Request, session: AdminSession) -> web.Response:
+    """The admin API's OpenAPI document as a page."""
+    services = request.app[SERVICES]
+    return render("admin/api.html", **_common(services, session, None),
+                  operations=openapi.operations(), schemas=openapi.SCHEMAS)
 
 
 # --- live updates ---------------------------------------------------------------------------
