@@ -7,9 +7,12 @@ prefixed or default-namespace XML alike and drops the indentation ``to_xml`` add
 """
 from __future__ import annotations
 
+import base64
+
 from lxml import etree
 
 from protocol.wbxml.errors import WBXMLEncodeError
+from protocol.xml import OPAQUE_ATTR, OPAQUE_BASE64
 
 _PARSER = etree.XMLParser(
     remove_blank_text=True, resolve_entities=False, no_network=True, huge_tree=True,
@@ -56,3 +59,22 @@ def from_xml(data: bytes | str) -> etree._Element:
     except etree.XMLSyntaxError as error:
         line = f"line {error.lineno}" if error.lineno else "input"
         raise WBXMLEncodeError(line, f"not well-formed XML: {error.msg}") from None
+
+
+Infoset = tuple[str, "str | bytes | None", tuple["Infoset", ...]]
+
+
+def infoset(element: etree._Element) -> Infoset:
+    """What two codecs must agree on: (tag, text — or bytes for opaque data —, children).
+
+    An element without text and one with empty text are the same (WBXML cannot tell
+    them apart); comments, processing instructions and tails (layout) are left out.
+    """
+    if element.get(OPAQUE_ATTR) == OPAQUE_BASE64:
+        content: str | bytes | None = base64.b64decode(element.text or "")
+    else:
+        content = element.text or None
+        if content is not None and len(element) and content.isspace():
+            content = None
+    children = tuple(infoset(child) for child in element.iterchildren(tag=etree.Element))
+    return (element.tag, content, children)
