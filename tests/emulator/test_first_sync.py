@@ -1,45 +1,14 @@
 """Every profile plays its app's first sync against the demo tenant (SPEC §3, issue 8)."""
-import aiohttp
 import pytest
 
-from emulator.client import Account, EASClient
-from emulator.profiles import get_profile, load_profiles
-from emulator.session import Event, Session
+from emulator.profiles import load_profiles
 
 PROFILES = list(load_profiles())
-ALICE = Account("alice@contoso.com", "demo-pass")
-
-
-async def play(live_server, profile_name, *, account=ALICE, device_seed="first-sync"):
-    """The profile's scripted first sync; returns the session and the events it reported."""
-    profile = get_profile(profile_name)
-    events: list[Event] = []
-    http = aiohttp.ClientSession()
-    client = EASClient(http, live_server.http_url, account, profile,
-                       profile.device_id(device_seed, account.address))
-    session = Session(client, on_event=events.append)
-    try:
-        await session.first_sync()
-    except BaseException:
-        await http.close()
-        raise
-    session.events = events
-    session.http = http
-    return session
-
-
-@pytest.fixture
-async def sessions():
-    opened = []
-    yield opened
-    for session in opened:
-        await session.http.close()
 
 
 @pytest.mark.parametrize("profile_name", PROFILES)
-async def test_profile_completes_its_first_sync_with_mode_off(live_server, sessions, profile_name):
-    session = await play(live_server, profile_name)
-    sessions.append(session)
+async def test_profile_completes_its_first_sync_with_mode_off(play, profile_name):
+    session = await play(profile_name)
     assert session.outcome == "synced", [(e.step, e.http_status, e.status, e.detail)
                                          for e in session.events]
     profile = session.profile
@@ -72,9 +41,8 @@ async def test_profile_completes_its_first_sync_with_mode_off(live_server, sessi
                and e.status not in (142,)) or profile.version == "12.1"
 
 
-async def test_device_record_carries_the_profile_identity(live_server, sessions):
-    session = await play(live_server, "samsung-email")
-    sessions.append(session)
+async def test_device_record_carries_the_profile_identity(live_server, play):
+    session = await play("samsung-email")
     status, devices = await live_server.admin("GET", "/devices?user=alice@contoso.com")
     assert status == 200
     [device] = [d for d in devices if d["device_id"] == session.client.device_id]
