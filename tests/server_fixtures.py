@@ -273,7 +273,8 @@ class running:
 
     async def __aenter__(self) -> LiveServer:
         app = create_app(self.config)
-        self.runner = web.AppRunner(app, handle_signals=False)
+        # Held Pings must not keep a finished test waiting for its server to stop.
+        self.runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
         await self.runner.setup()
         http_port = await self._listen(self.config.http, None)
         https_port = await self._listen(self.config.https, server_context(self.config))
