@@ -31,7 +31,11 @@ MAX_ADVANCE_S = 10 * 365 * 86400
 
 
 class ClockError(ValueError):
-    """A clock change that is not allowed (backwards during a quarantine, bad value)."""
+    """A clock change that cannot be made: a bad value."""
+
+
+class ClockBackwards(ClockError):
+    """Backwards while a device is quarantined: refused (the admin API answers 409)."""
 
 
 def wall_time() -> datetime:
@@ -106,7 +110,7 @@ class Clock:
     async def _refuse_backwards_during_quarantine(self) -> None:
         quarantined = await self._store.list_devices(state="quarantined")
         if quarantined:
-            raise ClockError(
+            raise ClockBackwards(
                 f"the clock cannot move back while {len(quarantined)} device(s) are quarantined"
             )
 
