@@ -25,9 +25,11 @@ from multidict import MultiDictProxy
 from gateway.access.decision import unavailable_reason
 from gateway.access.errors import AccessError
 from gateway.admin import openapi
+from gateway.admin.api import device_json
 from gateway.admin.live import LiveFeed
 from gateway.admin.render import STATIC_DIR, format_left, format_when, render
 from gateway.admin.session import AdminSession, SessionKeeper
+from gateway.admin.trace_api import setup_trace_api
 from gateway.clock import ClockError
 from gateway.observe import OBSERVE, setup_observe
 from gateway.services import SERVICES, Services
@@ -85,9 +87,10 @@ PAGE = web.AppKey("admin_page", PageState)
 
 
 def setup_admin_page(app: web.Application) -> None:
-    """The operator's view: this page, and under it the traces, metrics and logs it shows
-    (`gateway.observe`), the trace route of the admin API and the OpenAPI document."""
+    """The operator's view: this page and the admin API's docs page, the traces, metrics
+    and logs it shows (`gateway.observe`, with ``/metrics``) and the API's trace route."""
     setup_observe(app)
+    setup_trace_api(app)
     add = app.router
     add.add_get("/admin", index)
     add.add_get("/admin/", index)
@@ -141,21 +144,8 @@ def _nudge_after_advance(feed: LiveFeed) -> Callable[[datetime, datetime], Await
 
 
 # --- what the pages show ------------------------------------------------------------------
-def device_json(device: Device) -> dict[str, Any]:
-    """A device as the admin API shows it (SPEC §8), times in ISO 8601."""
-    return {
-        "id": device.id, "user": device.user_address, "device_id": device.device_id,
-        "device_type": device.device_type, "user_agent": device.user_agent,
-        "model": device.model, "app": device.app, "protocol_version": device.protocol_version,
-        "state": device.state, "reason": device.reason,
-        "notice_at": _iso(device.notice_at), "quarantine_until": _iso(device.quarantine_until),
-        "choice": device.choice, "first_seen": _iso(device.first_seen),
-        "last_seen": _iso(device.last_seen),
-    }
-
-
 def device_row(device: Device, now: datetime) -> dict[str, Any]:
-    """`device_json` plus the texts a page prints."""
+    """The admin API's view of a device plus the texts a page prints."""
     return {
         **device_json(device), "os": device.os,
         "time_left": format_left(device.quarantine_until, now),
@@ -167,10 +157,6 @@ def device_row(device: Device, now: datetime) -> dict[str, Any]:
 
 
 BLANK_DEVICE = Device(id=0, user_id=0, user_address="", device_id="", device_type="")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 # --- sign-in --------------------------------------------------------------------------------

@@ -3,27 +3,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
-
-import server_fixtures
-from gateway.admin.page import setup_admin_page
-
-
-@pytest.fixture(autouse=True)
-def admin_page_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Install the admin page on the live server's app when `setup_admin` does not (yet)."""
-    original = server_fixtures.create_app
-
-    def create_app(config: Any) -> Any:
-        app = original(config)
-        if not any(r.canonical == "/admin/login" for r in app.router.resources()):
-            setup_admin_page(app)
-        return app
-
-    monkeypatch.setattr(server_fixtures, "create_app", create_app)
 
 
 class Browser:
