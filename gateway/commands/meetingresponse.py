@@ -1,0 +1,177 @@
+"""MeetingResponse (MS-ASCMD 2.2.1.11): accept, tentatively accept or decline a meeting.
+
+The request names either a meeting request mail (Inbox, with ``Email:MeetingRequest``) or
+the calendar item itself. The answer updates the calendar as Exchange does:
+- accept (1) / tentative (2): the attendee's event (created from the request when there is
+  none yet, matched by UID) gets ``ResponseType`` 3 / 2, ``BusyStatus`` 2 / 1 and
+  ``MeetingStatus`` 3 (a meeting received); its id is returned as ``CalendarId``;
+- decline (3): the event leaves the calendar (for one occurrence, an ``InstanceId``, it
+  becomes a deleted exception);
+- a meeting request mail that was answered moves to Deleted Items;
+- when the organizer is a mailbox of this gateway, the attendee's status in the organizer's
+  event follows (3 accepted, 2 tentative, 4 declined).
+Status 2 for a request that names nothing this device may see, or no meeting.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from gateway.commands.base import CommandContext, CommandResult
+from gateway.content.mail import eas_date, uid_from_global_object_id
+from gateway.errors import CommandFailure
+from protocol.status import MeetingResponseStatus as Status
+from protocol.xml import E, children, sub, text
+from store.api import NotFound
+from store.types import FolderType, Item, NewItem
+
+ACCEPT, TENTATIVE, DECLINE = 1, 2, 3
+RESPONSE_TYPE = {ACCEPT: 3, TENTATIVE: 2, DECLINE: 4}  # MS-ASCAL ResponseType
+BUSY_STATUS = {ACCEPT: 2, TENTATIVE: 1}
+ATTENDEE_STATUS = {ACCEPT: 3, TENTATIVE: 2, DECLINE: 4}
+MEETING_RECEIVED = 3  # MeetingStatus of an attendee's copy
+
+
+async def handle(ctx: CommandContext) -> CommandResult:
+    requests = children(ctx.document, "MeetingResponse:Request") \
+        if ctx.document is not None else []
+    if not requests:
+        raise CommandFailure(Status.INVALID_REQUEST, "no Request")
+    root = E("MeetingResponse:MeetingResponse")
+    for request in requests:
+        root.append(await _respond(ctx, request))
+    return CommandResult(root)
+
+
+async def _respond(ctx: CommandContext, request: etree._Element) -> etree._Element:
+    request_id = text(request, "MeetingResponse:RequestId") or text(request, "Search:LongId")
+    result = E("MeetingResponse:Result")
+    if request_id:
+        sub(result, "MeetingResponse:RequestId", request_id)
+    response = _int(text(request, "MeetingResponse:UserResponse"))
+    source = await ctx.mailbox.get_item(request_id) if request_id else None
+    if response not in RESPONSE_TYPE or source is None or not _is_meeting(source):
+        sub(result, "MeetingResponse:Status", Status.INVALID_REQUEST)
+        return result
+    if ctx.mailbox.quarantined:
+        sub(result, "MeetingResponse:Status", Status.MAILBOX_ERROR)
+        return result
+    instance = text(request, "MeetingResponse:InstanceId") or text(request,
+                                                                    "AirSyncBase:InstanceId")
+    calendar_id = await answer_meeting(ctx, source, response, instance)
+    sub(result, "MeetingResponse:Status", Status.SUCCESS)
+    if calendar_id is not None:
+        sub(result, "MeetingResponse:CalendarId", calendar_id)
+    return result
+
+
+def _is_meeting(item: Item) -> bool:
+    return item.item_class == "Calendar" or isinstance(item.data.get("MeetingRequest"), dict)
+
+
+async def answer_meeting(ctx: CommandContext, source: Item, response: int,
+                         instance: str | None) -> str | None:
+    """Apply the response; the attendee's calendar item id when it stays in the calendar."""
+    store, user_id = ctx.services.store, ctx.user.id
+    event = source if source.item_class == "Calendar" else await _event_for_request(ctx, source)
+    calendar_id: str | None = None
+    if instance and event.data.get("Recurrence"):
+        await store.update_item(user_id, event.server_id,
+                                data={"Exceptions": _with_exception(event, instance, response)})
+        calendar_id = event.server_id
+    elif response == DECLINE:
+        await store.delete_item(user_id, event.server_id)
+    else:
+        await store.update_item(user_id, event.server_id, data=_answered(ctx, response))
+        calendar_id = event.server_id
+    if source.item_class == "Email":
+        deleted = await store.find_folder(user_id, FolderType.DELETED_ITEMS)
+        if deleted is not None:
+            await store.move_item(user_id, source.server_id, deleted.id)
+    await _tell_organizer(ctx, event, response)
+    return calendar_id
+
+
+def _answered(ctx: CommandContext, response: int) -> dict[str, Any]:
+    return {"ResponseType": RESPONSE_TYPE[response], "BusyStatus": BUSY_STATUS[response],
+            "MeetingStatus": MEETING_RECEIVED,
+            "AppointmentReplyTime": eas_date(ctx.services.clock.now())}
+
+
+def _with_exception(event: Item, instance: str, response: int) -> list[dict[str, Any]]:
+    exceptions = [e for e in event.data.get("Exceptions") or []
+                  if e.get("ExceptionStartTime") != instance]
+    exception: dict[str, Any] = {"ExceptionStartTime": instance}
+    if response == DECLINE:
+        exception["Deleted"] = 1
+    else:
+        exception.update(ResponseType=RESPONSE_TYPE[response], BusyStatus=BUSY_STATUS[response])
+    return [*exceptions, exception]
+
+
+async def _event_for_request(ctx: CommandContext, request_mail: Item) -> Item:
+    """The attendee's event for a meeting request: the one with its UID, else a new one."""
+    meeting = request_mail.data["MeetingRequest"]
+    uid = meeting.get("UID") or uid_from_global_object_id(str(meeting.get("GlobalObjId", "")))
+    store, user_id = ctx.services.store, ctx.user.id
+    calendar = await store.find_folder(user_id, FolderType.CALENDAR)
+    if calendar is None:
+        raise CommandFailure(Status.MAILBOX_ERROR, "no calendar")
+    for event in await store.list_items(user_id, calendar.id):
+        if uid and event.data.get("UID") == uid:
+            return event
+    return await store.add_item(user_id, calendar.id, _event_from_request(request_mail, uid))
+
+
+def _event_from_request(mail: Item, uid: str | None) -> NewItem:
+    meeting = mail.data["MeetingRequest"]
+    organizer = str(meeting.get("Organizer") or mail.data.get("From", ""))
+    data = {
+        "Subject": mail.data.get("Subject", ""),
+        "StartTime": meeting.get("StartTime"), "EndTime": meeting.get("EndTime"),
+        "DtStamp": meeting.get("DtStamp"), "Timezone": meeting.get("TimeZone"),
+        "AllDayEvent": meeting.get("AllDayEvent", 0), "Location": meeting.get("Location"),
+        "Sensitivity": meeting.get("Sensitivity", 0), "Reminder": meeting.get("Reminder"),
+        "UID": uid, "MeetingStatus": MEETING_RECEIVED, "OrganizerEmail": _address(organizer),
+        "OrganizerName": organizer.split("<")[0].strip().strip('"') or _address(organizer),
+        "ResponseRequested": meeting.get("ResponseRequested", 1),
+    }
+    if isinstance(meeting.get("Recurrence"), dict):
+        data["Recurrence"] = meeting["Recurrence"]
+    return NewItem("Calendar", {k: v for k, v in data.items() if v is not None},
+                   body_text=mail.body_text)
+
+
+async def _tell_organizer(ctx: CommandContext, event: Item, response: int) -> None:
+    """Record the attendee's answer in the organizer's own event, when the organizer has a
+    mailbox here (the mail Exchange would send, reduced to its effect)."""
+    organizer_address = str(event.data.get("OrganizerEmail") or "")
+    uid = event.data.get("UID")
+    if not organizer_address or not uid or organizer_address.lower() == ctx.user.address.lower():
+        return
+    store = ctx.services.store
+    try:
+        organizer = await store.get_user(organizer_address)
+    except NotFound:  # an organizer outside this gateway
+        return
+    calendar = await store.find_folder(organizer.id, FolderType.CALENDAR)
+    if calendar is None:
+        return
+    for candidate in await store.list_items(organizer.id, calendar.id):
+        if candidate.data.get("UID") != uid:
+            continue
+        attendees = [dict(a) for a in candidate.data.get("Attendees") or []]
+        for attendee in attendees:
+            if str(attendee.get("Email", "")).lower() == ctx.user.address.lower():
+                attendee["AttendeeStatus"] = ATTENDEE_STATUS[response]
+        await store.update_item(organizer.id, candidate.server_id, data={"Attendees": attendees})
+
+
+def _address(header: str) -> str:
+    inner = header.rpartition("<")[2].rstrip(">").strip()
+    return inner.lower()
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else None
