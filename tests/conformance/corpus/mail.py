@@ -117,7 +117,7 @@ def sync_response_mail():
     sub(collection, "AirSync:Status", 1)
     commands = sub(collection, "AirSync:Commands")
     _mail(commands, "2:21", subject="Quarterly report", sender='"Dana Kim" <dana@fabrikam.com>',
-          to='"Alice Wong" <alice@contoso.com>', body=html_body(150))  # a 20 KB body
+          to='"Alice Wong" <alice@contoso.com>', body=html_body(165))  # a 20 KB body
     _mail(commands, "2:22", subject="Réunion trimestrielle – 会議 📅 Ünïcödé",
           sender='"Zoë Ångström" <zoe@fabrikam.com>', to='"Alice Wong" <alice@contoso.com>',
           body="<p>Grüße aus München — à bientôt!</p>", read=1)
