@@ -1,0 +1,266 @@
+"""Sync round trip: requests per second of a one-change Sync through the whole gateway
+(auth → access → store → WBXML), against a bare aiohttp handler that returns a fixed body.
+
+Both servers run in their own process pinned to one core, one after the other; the same
+client (this process, on another core when there is one) drives each for the same time
+with the same concurrency. Each simulated device resends its previous SyncKey, so every
+answer is the same one-change Sync (MS-ASCMD resend semantics) and costs what a real
+incremental Sync costs: a state read, a change-log page, a state write, the encoding.
+Target (issue 5): at least 40 % of the bare handler.
+
+    python -m benchmarks.bench_sync_roundtrip [--json] [--seconds S] [--devices N]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from protocol import wbxml
+from protocol.xml import E, child, text
+
+USER, PASSWORD = "alice@contoso.com", "demo-pass"
+TARGET = 0.40
+CONTENT_TYPE = "application/vnd.ms-sync.wbxml"
+AUTHORIZATION = aiohttp.encode_basic_auth(USER, PASSWORD)
+
+
+# --- the two servers (run as subprocesses) ---------------------------------------------------
+def serve_gateway(port: int, directory: Path) -> None:
+    from aiohttp import web
+
+    from gateway.app import create_app
+    from gateway.config import Address, Config
+
+    config = Config(db_url=f"sqlite+aiosqlite:///{directory / 'bench.db'}",
+                    http=Address("127.0.0.1", port), https=None, var_dir=directory / "var",
+                    admin_token="bench-token", clock_mode="manual", load_demo=True)
+    web.run_app(create_app(config), host="127.0.0.1", port=port, print=None,
+                handle_signals=True, access_log=None)
+
+
+def serve_bare(port: int, body: bytes) -> None:
+    from aiohttp import web
+
+    async def fixed(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=body, content_type=CONTENT_TYPE)
+
+    app = web.Application()
+    app.router.add_post("/Microsoft-Server-ActiveSync", fixed)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+@contextlib.contextmanager
+def server_process(args: list[str], port: int, core: int | None):
+    command = [sys.executable, "-m", "benchmarks.bench_sync_roundtrip", "--serve", *args,
+               "--port", str(port)]
+    if core is not None:
+        command += ["--core", str(core)]
+    process = subprocess.Popen(command)
+    try:
+        _wait_for_port(port)
+        yield
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _wait_for_port(port: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- the client -----------------------------------------------------------------------------
+class Device:
+    def __init__(self, session: aiohttp.ClientSession, base: str, device_id: str):
+        self.session, self.base, self.device_id = session, base, device_id
+        self.policy_key = ""
+
+    async def post(self, command: str, document: Any) -> tuple[bytes, int]:
+        headers = {"MS-ASProtocolVersion": "16.1", "Content-Type": CONTENT_TYPE,
+                   "User-Agent": "Apple-iPhone14C2/2104.92", "Authorization": AUTHORIZATION}
+        if self.policy_key:
+            headers["X-MS-PolicyKey"] = self.policy_key
+        params = {"Cmd": command, "User": USER, "DeviceId": self.device_id, "DeviceType": "iPhone"}
+        body = document if isinstance(document, bytes) else wbxml.encode(document)
+        async with self.session.post(f"{self.base}/Microsoft-Server-ActiveSync", params=params,
+                                     data=body, headers=headers) as response:
+            return await response.read(), response.status
+
+    async def provision(self) -> None:
+        policy = E("Provision:Policy", E("Provision:PolicyType", "MS-EAS-Provisioning-WBXML"))
+        first = wbxml.decode((await self.post("Provision", E("Provision:Provision",
+                                                              E("Provision:Policies", policy))))[0])
+        temporary = first.findtext(".//{Provision:}PolicyKey")
+        ack = E("Provision:Policy", E("Provision:PolicyType", "MS-EAS-Provisioning-WBXML"),
+                E("Provision:PolicyKey", temporary), E("Provision:Status", "1"))
+        self.policy_key = temporary
+        second = wbxml.decode((await self.post("Provision", E("Provision:Provision",
+                                                               E("Provision:Policies", ack))))[0])
+        self.policy_key = second.findtext(".//{Provision:}PolicyKey")
+
+    async def sync(self, key: str, window: int = 512) -> tuple[str, int, bool]:
+        root = wbxml.decode((await self.post("Sync", sync_document(key, window)))[0])
+        collection = root.find(".//{AirSync:}Collection")
+        commands = child(collection, "AirSync:Commands")
+        return (text(collection, "AirSync:SyncKey"), len(commands) if commands is not None else 0,
+                child(collection, "AirSync:MoreAvailable") is not None)
+
+
+def sync_document(key: str, window: int = 512) -> Any:
+    return E("AirSync:Sync", E("AirSync:Collections", E(
+        "AirSync:Collection", E("AirSync:SyncKey", key), E("AirSync:CollectionId", "2"),
+        E("AirSync:WindowSize", str(window)))))
+
+
+Prepared = list[tuple[str, bytes]]  # per device: its policy key and its Sync body
+
+
+async def prepare(base: str, devices: int) -> Prepared:
+    """Each device synced up, then one new mail: returns per device the Sync body that
+    resends its previous key (answered with that one change every time)."""
+    prepared = []
+    async with aiohttp.ClientSession() as session:
+        ready = []
+        for n in range(devices):
+            device = Device(session, base, f"BENCH{n:04d}")
+            await device.provision()
+            key, _, _ = await device.sync("0")
+            more = True
+            while more:
+                key, _, more = await device.sync(key)
+            ready.append((device, key))
+        await deliver_by_admin(session, base)
+        for device, key in ready:
+            _, count, _ = await device.sync(key)
+            assert count == 1, f"expected one change, got {count}"
+            prepared.append((device.policy_key, wbxml.encode(sync_document(key))))
+    return prepared
+
+
+async def deliver_by_admin(session: aiohttp.ClientSession, base: str) -> None:
+    async with session.post(f"{base}/admin/api/v1/users/{USER}/messages",
+                            json={"from": "dave@example.com", "subject": "Bench",
+                                  "body": "One change.", "folder": "Inbox"},
+                            headers={"Authorization": "Bearer bench-token"}) as response:
+        if response.status >= 300:
+            raise RuntimeError(f"admin delivery failed: HTTP {response.status}")
+
+
+async def drive(base: str, prepared: Prepared, seconds: float) -> dict[str, float]:
+    """Every device posts its body in a loop; requests/s and latency percentiles."""
+    latencies: list[float] = []
+    errors = 0
+    headers_base = {"MS-ASProtocolVersion": "16.1", "Content-Type": CONTENT_TYPE,
+                    "User-Agent": "Apple-iPhone14C2/2104.92", "Authorization": AUTHORIZATION}
+    connector = aiohttp.TCPConnector(limit=len(prepared))
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def one_device(n: int, until: float, record: bool) -> None:
+            nonlocal errors
+            params = {"Cmd": "Sync", "User": USER, "DeviceId": f"BENCH{n:04d}",
+                      "DeviceType": "iPhone"}
+            policy_key, body = prepared[n]
+            headers = {**headers_base, "X-MS-PolicyKey": policy_key}
+            while time.monotonic() < until:
+                started = time.perf_counter()
+                async with session.post(f"{base}/Microsoft-Server-ActiveSync", params=params,
+                                        data=body, headers=headers) as response:
+                    await response.read()
+                    ok = response.status == 200
+                if record:
+                    latencies.append(time.perf_counter() - started)
+                    errors += not ok
+
+        warm = time.monotonic() + 1.0
+        await asyncio.gather(*(one_device(n, warm, False) for n in range(len(prepared))))
+        started = time.monotonic()
+        await asyncio.gather(*(one_device(n, started + seconds, True)
+                               for n in range(len(prepared))))
+        elapsed = time.monotonic() - started
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {"requests_per_s": len(latencies) / elapsed, "p50_ms": quantiles[49] * 1000,
+            "p99_ms": quantiles[98] * 1000, "errors": errors, "requests": len(latencies)}
+
+
+async def run(seconds: float, devices: int) -> dict[str, Any]:
+    cores = sorted(os.sched_getaffinity(0))
+    server_core = cores[0]
+    if len(cores) > 1:
+        os.sched_setaffinity(0, set(cores[1:]))  # the client keeps off the server's core
+    with tempfile.TemporaryDirectory() as directory:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with server_process(["gateway", "--dir", directory], port, server_core):
+            prepared = await prepare(base, devices)
+            gateway = await drive(base, prepared, seconds)
+            async with aiohttp.ClientSession() as session:
+                sample = Device(session, base, "BENCH0000")
+                sample.policy_key = prepared[0][0]
+                fixed_body, _ = await sample.post("Sync", prepared[0][1])
+        bare_port = free_port()
+        bare_base = f"http://127.0.0.1:{bare_port}"
+        body_file = Path(directory) / "answer.wbxml"
+        body_file.write_bytes(fixed_body)
+        with server_process(["bare", "--body", str(body_file)], bare_port, server_core):
+            bare = await drive(bare_base, prepared, seconds)
+    return {"sync": gateway, "bare": bare,
+            "ratio": gateway["requests_per_s"] / bare["requests_per_s"], "target": TARGET,
+            "devices": devices, "seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_sync_roundtrip")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--devices", type=int, default=8)
+    parser.add_argument("--serve", choices=["gateway", "bare"])
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--core", type=int)
+    parser.add_argument("--dir")
+    parser.add_argument("--body")
+    args = parser.parse_args(argv)
+    if args.serve:
+        if args.core is not None:
+            os.sched_setaffinity(0, {args.core})
+        if args.serve == "gateway":
+            serve_gateway(args.port, Path(args.dir))
+        else:
+            serve_bare(args.port, Path(args.body).read_bytes())
+        return 0
+    result = asyncio.run(run(args.seconds, args.devices))
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for name, label in (("sync", "one-change Sync round trip"), ("bare", "bare aiohttp handler")):
+        figures = result[name]
+        print(f"{label}: {figures['requests_per_s']:.0f} req/s, p50 {figures['p50_ms']:.2f} ms, "
+              f"p99 {figures['p99_ms']:.2f} ms, errors {figures['errors']}")
+    print(f"sync round trip vs bare handler = {result['ratio']:.2f}x (target >= {TARGET:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
