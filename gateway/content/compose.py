@@ -42,13 +42,24 @@ def smart_message(client_mime: bytes, original: Item,
 
 def _thread(message: EmailMessage, original: Item) -> None:
     """In-Reply-To and References, so the reply joins the original's thread."""
-    message_id = original.data.get("MessageId")
+    message_id = message_id_of(original)
     if not message_id:
         return
     if "In-Reply-To" not in message:
         message["In-Reply-To"] = message_id
     if "References" not in message:
         message["References"] = message_id
+
+
+def message_id_of(item: Item) -> str | None:
+    """The original's Message-ID: kept in its data when delivered here, else in its MIME."""
+    if item.data.get("MessageId"):
+        return str(item.data["MessageId"])
+    if not item.mime:
+        return None
+    headers = BytesParser(policy=policy.default).parsebytes(item.mime, headersonly=True)
+    value = headers.get("Message-ID")
+    return str(value).strip() if value else None
 
 
 def _append_original(message: EmailMessage, original: Item, verb: Verb) -> None:
