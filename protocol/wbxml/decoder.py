@@ -82,12 +82,12 @@ def _read_header(data: bytes) -> _Header:
     public_id_index = None
     if public_id == 0:  # the public id is a string in the string table
         public_id_index, pos = read_mb_u_int32(data, pos)
-    charset_number = 106
+    charset_number, charset_at = 106, pos
     if version > 0x00:  # WBXML 1.0 has no charset field
         charset_number, pos = read_mb_u_int32(data, pos)
     charset = _CHARSETS.get(charset_number)
     if charset is None:
-        raise WBXMLError(pos - 1, f"unsupported charset (MIBenum {charset_number})")
+        raise WBXMLError(charset_at, f"unsupported charset (MIBenum {charset_number})")
     length_at = pos
     length, pos = read_mb_u_int32(data, pos)
     if pos + length > len(data):
