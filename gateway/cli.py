@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import typer
 
-from gateway.cli_admin import clock_app, devices_app, mail_app, policy_app
 from gateway.cli_db import db_app, seed_command
 from gateway.cli_emulate import emulate_command, load_command
+from gateway.cli_serve import serve_command
 from gateway.cli_wbxml import wbxml_app
 
 app = typer.Typer(
@@ -15,10 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db", help="Database schema commands.")
 app.add_typer(wbxml_app, name="wbxml", help="Convert EAS bodies between WBXML and XML.")
-app.add_typer(policy_app, name="policy", help="The tenant's mobile email access setting.")
-app.add_typer(clock_app, name="clock", help="The gateway clock (policy time).")
-app.add_typer(devices_app, name="devices", help="Devices, their access state and choices.")
-app.add_typer(mail_app, name="mail", help="Put mail into mailboxes.")
+app.command("serve", help="Run the gateway: EAS over HTTP and HTTPS, autodiscover, admin API.")(serve_command)
 app.command("seed", help="Load the demo tenant into an empty database.")(seed_command)
 app.command("emulate", help="Play one device of a real app's profile against a gateway.")(emulate_command)
 app.command("load", help="Load a gateway with many emulated devices and summarise.")(load_command)
