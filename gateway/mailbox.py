@@ -95,9 +95,12 @@ class MailboxView:
 
     async def folder(self, folder_id: str) -> Folder | None:
         """The folder with this id in this user's mailbox, None when there is none."""
-        await self.folders()
-        assert self._folders is not None
-        return self._folders.get(folder_id)
+        if self._folders is not None:
+            return self._folders.get(folder_id)
+        try:
+            return await self.store.get_folder(self.user.id, folder_id)
+        except NotFound:
+            return None
 
     # --- items ------------------------------------------------------------------------
     async def get_item(self, server_id: str) -> Item | None:

@@ -37,9 +37,7 @@ async def handle(ctx: CommandContext) -> CommandResult:
     refusal = _check_limits(parsed, request)
     if refusal is not None:
         return refusal
-    if parsed is not None and parsed.collections:
-        await ctx.services.store.update_device(
-            ctx.device.id, extra={CACHE_KEY: sync_request.to_cache(request)})
+    await _remember(ctx, parsed, request)
     outcomes = await _run(ctx, request, ctx.mailbox)
     if request.wait_s and not any(o.newsworthy for o in outcomes):
         outcomes = await _wait_for_news(ctx, request, outcomes)
@@ -49,6 +47,16 @@ async def handle(ctx: CommandContext) -> CommandResult:
     collections = sub(root, "AirSync:Collections")
     collections.extend(o.element for o in outcomes)
     return CommandResult(root)
+
+
+async def _remember(ctx: CommandContext, parsed: SyncRequest | None, request: SyncRequest) -> None:
+    """Cache the request for the next empty or partial one (only when it changed: most
+    Syncs repeat the last request and should not cost a write)."""
+    if parsed is None or not parsed.collections:
+        return
+    cached = sync_request.to_cache(request)
+    if ctx.device.extra.get(CACHE_KEY) != cached:
+        await ctx.services.store.update_device(ctx.device.id, extra={CACHE_KEY: cached})
 
 
 def _complete(parsed: SyncRequest | None, cached: dict | None) -> SyncRequest | None:
