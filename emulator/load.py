@@ -190,6 +190,7 @@ class Device:
 
     async def _ping(self) -> None:
         self.in_ping = True
+        self.load.stats.pings_sent += 1
         self.load.stats.pings_held += 1
         self.ping_sent = time.perf_counter()
         try:

@@ -37,6 +37,7 @@ class LoadStats:
     errors: Counter[str] = field(default_factory=Counter)
     error_samples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     ping_answers: Counter[str] = field(default_factory=Counter)  # "changes", "expired"
+    pings_sent: int = 0
     push_latencies: list[float] = field(default_factory=list)
     deliveries: int = 0
     sends: int = 0
@@ -87,7 +88,8 @@ class LoadStats:
             "errors": dict(self.errors.most_common()),
             "error_samples": {k: v for k, v in self.error_samples.items() if v},
             "error_count": self.error_count,
-            "pings": dict(self.ping_answers),
+            "pings": {"sent": self.pings_sent, **self.ping_answers,
+                      "held_at_end": self.pings_held},
             "push_latency": distribution(self.push_latencies),
             "deliveries": self.deliveries,
             "sends": self.sends,

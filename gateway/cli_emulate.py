@@ -144,7 +144,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     stdout.print(
         f"devices: {devices['ready']} ready of {devices['started']} started, "
         f"{devices['blocked']} blocked, {devices['quarantined']} quarantined; "
-        f"pings answered {summary['pings']}; sent {summary['sends']}, "
+        f"pings {summary['pings']}; sent {summary['sends']}, "
         f"delivered {summary['deliveries']}", highlight=False)
     stdout.print(
         f"push latency: {push['count']} pushes, p50 {push['p50_ms']} ms, p90 {push['p90_ms']} ms, "
