@@ -69,11 +69,14 @@ def format_left(until: datetime | None, now: datetime) -> str:
 
 
 def describe_span(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    days, minutes = divmod(minutes, 1440)
+    """``23 h 59 min`` up to two days (a quarantine reads in hours), ``3 d 4 h`` beyond."""
+    seconds = span.total_seconds()
+    if seconds <= 0:
+        return "—"
+    minutes = int(seconds // 60)
     hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h"
+    if hours >= 48:
+        return f"{hours // 24} d {hours % 24} h"
     if hours:
         return f"{hours} h {minutes} min"
-    return f"{max(minutes, 1)} min" if span.total_seconds() > 0 else "—"
+    return f"{max(minutes, 1)} min"

@@ -8,12 +8,12 @@
   // The gateway clock's current time: frozen in manual mode, running in real mode.
   const gatewayNow = () => clock.mode === "real" ? clock.now + (Date.now() - clock.at) : clock.now;
 
+  // As gateway/admin/render.py describe_span: hours up to two days, then days.
   const span = (ms) => {
     if (!(ms > 0)) return "—";
-    let minutes = Math.floor(ms / 60000);
-    const days = Math.floor(minutes / 1440); minutes -= days * 1440;
-    const hours = Math.floor(minutes / 60); minutes -= hours * 60;
-    if (days) return `${days} d ${hours} h`;
+    const total = Math.floor(ms / 60000);
+    const hours = Math.floor(total / 60), minutes = total % 60;
+    if (hours >= 48) return `${Math.floor(hours / 24)} d ${hours % 24} h`;
     if (hours) return `${hours} h ${minutes} min`;
     return `${Math.max(minutes, 1)} min`;
   };
@@ -112,6 +112,35 @@
     enabled.addEventListener("change", sync);
     sync();
   }
+
+  // Clock buttons post in the background: the page stays, and the live feed shows the
+  // clock and the devices moving. Without script they are ordinary forms.
+  const showFlash = (kind, text) => {
+    let flash = document.querySelector("p.flash");
+    if (!flash) {
+      flash = document.createElement("p");
+      document.querySelector("main.page").prepend(flash);
+    }
+    flash.className = `flash ${kind}`;
+    flash.setAttribute("role", "status");
+    flash.textContent = text;
+  };
+  document.querySelectorAll("form[data-background]").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      if (event.submitter && event.submitter.name) data.append(event.submitter.name, event.submitter.value);
+      try {
+        const answer = await fetch(form.action, { method: "POST", body: data, credentials: "same-origin" });
+        if (answer.ok) { showFlash("ok", form.dataset.background); return; }
+        const page = new DOMParser().parseFromString(await answer.text(), "text/html");
+        const reason = page.querySelector(".flash.error, .error");
+        showFlash("error", reason ? reason.textContent : `Refused (HTTP ${answer.status}).`);
+      } catch (e) {
+        showFlash("error", "The gateway did not answer.");
+      }
+    });
+  });
 
   const connect = () => {
     if (!body.dataset.live || !window.EventSource) return;

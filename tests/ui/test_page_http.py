@@ -1,12 +1,12 @@
 """The admin page over HTTP: sign-in, CSRF, escaping, actions, metrics and traces."""
 from datetime import UTC, datetime
 
+from admin_helpers import Browser
+
 from protocol.xml import E
 
 
 async def test_without_a_session_pages_redirect_and_forms_refuse(live_server):
-    from conftest import Browser
-
     anonymous = Browser(live_server.http_url)
     try:
         status, _ = await anonymous.get("/admin")
@@ -22,8 +22,6 @@ async def test_without_a_session_pages_redirect_and_forms_refuse(live_server):
 
 
 async def test_a_wrong_token_does_not_sign_in(live_server):
-    from conftest import Browser
-
     browser = Browser(live_server.http_url)
     try:
         async with browser.session.post(f"{live_server.http_url}/admin/login",
@@ -38,8 +36,6 @@ async def test_a_wrong_token_does_not_sign_in(live_server):
 
 
 async def test_sign_in_never_redirects_off_site(live_server):
-    from conftest import Browser
-
     browser = Browser(live_server.http_url)
     try:
         async with browser.session.post(f"{live_server.http_url}/admin/login",
