@@ -188,12 +188,11 @@ def _is_wbxml(eas: EASRequest, request: web.Request) -> bool:
 
 def _identity(eas: EASRequest, document: etree._Element | None) -> ClientIdentity:
     info = read_device_information(find_device_information(document))
-    user_agent = eas.user_agent or info.pop("user_agent", "")
-    info.pop("user_agent", None)
+    stated_agent = info.pop("user_agent", "")  # the header is what SPEC §3 classifies by
     return ClientIdentity(
         device_id=eas.device_id,
         device_type=eas.device_type,
-        user_agent=user_agent,
+        user_agent=eas.user_agent or stated_agent,
         protocol_version=eas.protocol_version,
         **info,
     )

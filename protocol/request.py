@@ -217,7 +217,8 @@ def _parse_base64(query_string: str, headers: dict[str, str]) -> EASRequest:
         device_id=device_id,
         device_type=device_type,
         protocol_version=version,
-        policy_key=policy_key,
+        # The key belongs in the query here; a client that sends the header instead is heard.
+        policy_key=policy_key or _policy_key(headers.get("x-ms-policykey")),
         user_agent=headers.get("user-agent", ""),
         save_in_sent=bool(options[0] & _OPTION_SAVE_IN_SENT),
         accept_multipart=bool(options[0] & _OPTION_ACCEPT_MULTIPART),
