@@ -6,7 +6,6 @@ live under the ``SERVICES`` AppKey. Nothing is global: tests run several apps si
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ from aiohttp import web
 
 from gateway import autodiscover, http
 from gateway.access import AccessService
+from gateway.admin import setup_admin
 from gateway.clock import Clock
 from gateway.config import Config, with_admin_token
 from gateway.pushhub import PushHub
@@ -44,7 +44,7 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> w
     app.cleanup_ctx.append(_services)
     app.on_response_prepare.append(_server_header)
     _add_routes(app)
-    _setup_optional(app)
+    setup_admin(app)  # the admin API and page, /choice, /healthz, /metrics (SPEC §8)
     return app
 
 
@@ -54,15 +54,6 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_route("OPTIONS", f"/{{endpoint:{endpoint}}}", http.activesync)
     discover = f"/{{folder:{_any_case('autodiscover')}}}/{{file:{_any_case('autodiscover.xml')}}}"
     app.router.add_route("POST", discover, autodiscover.handle)
-
-
-def _setup_optional(app: web.Application) -> None:
-    """The admin API and page (SPEC §8) live in gateway/admin; the app serves EAS without
-    them while they are not installed."""
-    if importlib.util.find_spec("gateway.admin") is not None:
-        admin = importlib.import_module("gateway.admin")
-        if hasattr(admin, "setup_admin"):
-            admin.setup_admin(app)
 
 
 def _any_case(word: str) -> str:

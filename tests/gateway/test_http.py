@@ -218,3 +218,11 @@ async def test_autodiscover_refusals(live_server):
     other_schema = AUTODISCOVER.replace(b"mobilesync/responseschema", b"outlook/responseschema")
     status, text = await autodiscover(live_server, other_schema % b"alice@contoso.com")
     assert "<ErrorCode>601</ErrorCode>" in text
+
+
+async def test_admin_routes_are_installed(live_server):
+    session = await live_server.session()
+    async with session.get(f"{live_server.http_url}/healthz") as r:
+        assert r.status == 200
+    status, clock = await live_server.admin("GET", "/clock")
+    assert status == 200 and clock["mode"] == "manual"
