@@ -130,7 +130,10 @@ def _coerce(name: str, value: Any) -> Any:
     if name not in _FIELDS:
         raise ConfigError(f"unknown setting {name!r}")
     if name in ("http", "https"):
-        return _address(value)
+        try:
+            return _address(value)
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
     if name in ("tls_cert", "tls_key", "var_dir"):
         return Path(value) if value not in (None, "") else None
     if name == "load_demo":
