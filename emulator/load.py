@@ -56,6 +56,7 @@ class LoadPlan:
     duration: float = 60.0
     mix: dict[str, int] = field(default_factory=dict)  # profile → weight; empty: all alike
     create_users: int = 0  # generate this many users through the admin API
+    reuse_users: bool = False  # the generated users exist already: use them, create none
     tenant: str = "contoso.com"
     password: str = "demo-pass"
     token: str | None = None  # admin token: needed to create users and deliver mail
@@ -82,7 +83,9 @@ class LoadPlan:
             raise PlanError("the active fraction must be between 0 and 1")
         if min(self.send_rate, self.deliver_rate, self.sync_interval, self.settle) < 0:
             raise PlanError("rates, intervals and the settle time cannot be negative")
-        if (self.create_users or self.deliver_rate or self.push_probe) and not self.token:
+        needs_admin = (self.create_users and not self.reuse_users) or self.deliver_rate \
+            or self.push_probe
+        if needs_admin and not self.token:
             raise PlanError("creating users and delivering mail need the admin token "
                             "(--token or EASGATE_ADMIN_TOKEN)")
         if not self.allow_remote and not is_loopback(self.url):
@@ -92,6 +95,11 @@ class LoadPlan:
     @property
     def ramp_seconds(self) -> float:
         return self.ramp if self.ramp is not None else min(10.0, self.duration / 4)
+
+
+def generated_address(n: int, tenant: str) -> str:
+    """The address of the n-th user `--users` creates (the same on every run)."""
+    return f"load-{n:05d}@{tenant}"
 
 
 def is_loopback(url: str) -> bool:
@@ -309,9 +317,11 @@ class LoadGenerator:
         plan = self.plan
         if not plan.create_users:
             return [Account(f"{local}@{plan.tenant}", plan.password) for local in DEMO_USERS]
-        assert self.admin is not None
-        accounts = [Account(f"load-{n:05d}@{plan.tenant}", plan.password)
+        accounts = [Account(generated_address(n, plan.tenant), plan.password)
                     for n in range(plan.create_users)]
+        if plan.reuse_users:
+            return accounts
+        assert self.admin is not None
         gate = asyncio.Semaphore(8)  # password hashing is slow on purpose: a few at a time
 
         async def create(account: Account) -> None:

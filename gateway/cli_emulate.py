@@ -171,6 +171,8 @@ def load_command(
         None, "--profile-mix", help="Weights, e.g. outlook-ios=1,iphone-mail=3 (default: even)."),
     users: int = typer.Option(0, "--users", min=0,
                               help="Create this many users through the admin API."),
+    reuse_users: bool = typer.Option(False, "--reuse-users",
+                                     help="The --users accounts exist already: create none."),
     url: str = typer.Option(DEFAULT_URL, "--url"),
     json_file: Path | None = typer.Option(None, "--json", help="Write the summary as JSON."),
     allow_remote: bool = typer.Option(False, "--allow-remote",
@@ -208,6 +210,7 @@ def load_command(
         plan = LoadPlan(
             url=url, devices=devices, duration=duration,
             mix=parse_mix(profile_mix) if profile_mix else {}, create_users=users,
+            reuse_users=reuse_users,
             tenant=tenant, password=password, token=token, active_fraction=active_fraction,
             sync_interval=sync_interval, send_rate=send_rate, deliver_rate=deliver_rate,
             heartbeat=heartbeat, ramp=ramp, push_probe=push_probe, settle=settle,
