@@ -161,9 +161,12 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise Refusal(plain_response(413, f"body over {limit} bytes"))
     try:
-        return await request.read()
+        body = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise Refusal(plain_response(413, f"body over {limit} bytes")) from None
+        body = None
+    if body is None or len(body) > limit:  # a chunked body announces no length
+        raise Refusal(plain_response(413, f"body over {limit} bytes"))
+    return body
 
 
 def _decode(eas: EASRequest, request: web.Request, body: bytes) -> etree._Element | None:

@@ -141,6 +141,16 @@ async def test_oversized_body_is_413(live_server):
     assert answer.status == 413
     assert answer.headers["MS-Server-ActiveSync"]
 
+    async def chunks():  # no Content-Length: the size is known only once read
+        for _ in range(5):
+            yield b"\x00" * 400
+
+    key = await live_server.provision(device_id=QUERY["DeviceId"])
+    session = await live_server.session()
+    async with session.post(live_server.endpoint, params=QUERY, data=chunks(),
+                            headers={**ALICE, **WBXML, "X-MS-PolicyKey": key}) as r:
+        assert r.status == 413
+
 
 async def test_unexpected_failure_is_a_bare_500_and_one_log_line(live_server, monkeypatch,
                                                                   caplog):
