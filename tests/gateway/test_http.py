@@ -236,3 +236,24 @@ async def test_admin_routes_are_installed(live_server):
         assert r.status == 200
     status, clock = await live_server.admin("GET", "/clock")
     assert status == 200 and clock["mode"] == "manual"
+
+
+async def test_a_command_outside_its_versions_is_not_supported(live_server):
+    find = E("Find:Find", E("Find:SearchId", "1"))
+    answer = await live_server.eas("Find", find, version="14.1")
+    assert answer.document.tag == "{Find:}Find" and answer.eas_status == 137
+    old = await live_server.eas("GetAttachment", None, version="16.1",
+                                params={"AttachmentName": "2:1:0"})
+    assert old.status == 501
+
+
+async def test_12_1_sendmail_body_is_mime_not_wbxml(live_server):
+    mime = (b"From: alice@contoso.com\r\nTo: bob@contoso.com\r\nSubject: plain MIME\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nHello Bob\r\n")
+    key = await live_server.provision(version="12.1", device_id="LEGACYMIME1",
+                                      device_type="Android", user_agent="Android/4.4-EAS-2.0")
+    answer = await live_server.eas("SendMail", mime, version="12.1", device_id="LEGACYMIME1",
+                                   device_type="Android", user_agent="Android/4.4-EAS-2.0",
+                                   policy_key=key, params={"SaveInSent": "T"},
+                                   headers={"Content-Type": "message/rfc822"})
+    assert answer.status == 200
