@@ -170,7 +170,8 @@ def _path_param(name: str, schema: dict[str, Any], description: str) -> dict[str
 
 
 DOMAIN = _path_param("domain", _string(), "the tenant's mail domain, e.g. contoso.com")
-DEVICE = _path_param("pk", {"type": "integer", "minimum": 1}, "the device's id")
+DEVICE = _path_param("pk", {"type": "integer", "format": "int64", "minimum": 1},
+                     "the device's id")
 ADDRESS = _path_param("address", _string(), "the user's address, e.g. alice@contoso.com")
 
 
