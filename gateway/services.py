@@ -7,7 +7,7 @@ get it with ``request.app[SERVICES]``. No module-level globals: two apps in one 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
@@ -37,7 +37,6 @@ class Services:
     config: Config
     observers: list[ExchangeObserver] = field(default_factory=list)
     auth: Authenticator = field(init=False)
-    extras: dict[str, Any] = field(default_factory=dict)  # room for later parts (faults …)
 
     def __post_init__(self) -> None:
         self.auth = Authenticator(self.store, cache_seconds=self.config.auth_cache_s)
