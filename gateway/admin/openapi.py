@@ -2,9 +2,9 @@
 docs page (``/admin/api``).
 
 The document is a table: one entry per route of `gateway.admin.api`, `content_api` and
-`trace_api`, with the JSON schemas of what goes in and out. `tests/admin/test_openapi.py`
+`trace_api`, with the JSON schemas of what goes in and out. `tests/admin/test_schemathesis.py`
 keeps it true: every admin route is documented and every documented route exists, and
-schemathesis (`tests/admin/test_schemathesis.py`) checks live answers against the schemas.
+schemathesis checks live answers against the schemas.
 """
 from __future__ import annotations
 
