@@ -73,6 +73,7 @@ _USER_FIELDS = frozenset({"display_name", "allowed_device_ids", "blocked_device_
 _ITEM_FIELDS = frozenset({"data", "body_text", "body_html", "mime", "read", "flagged",
                           "categories"})
 _BULK_CHUNK = 5000
+MAX_ROW_ID = 2**63 - 1  # ids are 64-bit: a larger one names no row (and SQLite would overflow)
 
 
 class SqlStore(Store):
@@ -495,6 +496,8 @@ class SqlStore(Store):
             return convert.device(*found) if found else None
 
     async def get_device_by_pk(self, pk: int) -> Device:
+        if not 0 < pk <= MAX_ROW_ID:
+            raise NotFound(f"no device {pk}")
         async with self._read() as s:
             found = (await s.execute(_device_query().where(DeviceRow.id == pk))).first()
             if found is None:
