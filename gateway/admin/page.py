@@ -57,7 +57,6 @@ ACCESS_OPTIONS = (
 
 # What a redirect's ``done`` code says on the page it lands on.
 DONE = {
-    "signed-in": "Signed in.",
     "mode": "Mobile email access saved.",
     "rules": "Device access rules saved.",
     "clock": "Clock changed.",
