@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import typer
 
+from gateway import cli_trace  # noqa: F401  (adds `devices trace` to the devices group)
 from gateway.cli_db import db_app, seed_command
 from gateway.cli_emulate import emulate_command, load_command
 from gateway.cli_serve import serve_command
