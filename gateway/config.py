@@ -66,6 +66,8 @@ class Config:
     ping_max_folders: int = 300
     sync_max_window_size: int = 512
     log_level: str = "INFO"
+    trace_depth: int = 50  # exchanges kept per device for `easgate devices trace`
+    trace_dir: Path | None = None  # also write every trace to JSON-lines files here
 
     @property
     def base_url(self) -> str:
@@ -134,7 +136,7 @@ def _coerce(name: str, value: Any) -> Any:
             return _address(value)
         except ConfigError as exc:
             raise ConfigError(f"{name}: {exc}") from None
-    if name in ("tls_cert", "tls_key", "var_dir"):
+    if name in ("tls_cert", "tls_key", "var_dir", "trace_dir"):
         return Path(value) if value not in (None, "") else None
     if name == "load_demo":
         return _boolean(name, value)

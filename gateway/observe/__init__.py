@@ -4,16 +4,14 @@
 start-up, the three observers appended to ``services.observers`` (the dispatcher calls each
 with every `Exchange`) and the metrics' audit listener on the store.
 
-Settings read from the configuration (with these defaults when absent):
-``trace_depth`` (50 exchanges kept per device), ``trace_dir`` (None: no JSON-lines files;
-a directory: one ``device-<id>.jsonl`` per device), ``log_level`` (``INFO``).
+Settings read from the configuration: ``trace_depth`` (exchanges kept per device),
+``trace_dir`` (None: no JSON-lines files; a directory: one ``device-<id>.jsonl`` per device),
+``log_level``.
 """
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -23,8 +21,6 @@ from gateway.observe.metrics import Metrics
 from gateway.observe.tracefile import TraceFileWriter
 from gateway.observe.traces import TraceBook, TraceRecorder
 from gateway.services import SERVICES
-
-DEFAULT_TRACE_DEPTH = 50
 
 
 @dataclass
@@ -47,16 +43,15 @@ async def _observers(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     config = services.config
     observed = Observability(
-        traces=TraceBook(depth=int(_setting(config, "trace_depth", DEFAULT_TRACE_DEPTH))),
+        traces=TraceBook(depth=config.trace_depth),
         metrics=Metrics(),
     )
-    trace_dir = _setting(config, "trace_dir", None)
-    if trace_dir:
-        observed.trace_files = TraceFileWriter(Path(trace_dir))
+    if config.trace_dir is not None:
+        observed.trace_files = TraceFileWriter(config.trace_dir)
         await observed.trace_files.start()
     observed.metrics.follow_held_requests(services.pushhub.waiting_count)
     services.store.add_audit_listener(observed.metrics.on_audit)
-    logs.configure(_setting(config, "log_level", "INFO"))
+    logs.configure(config.log_level)
     services.observers.extend([
         TraceRecorder(observed.traces, observed.trace_files),
         observed.metrics,
@@ -74,8 +69,3 @@ async def metrics_handler(request: web.Request) -> web.Response:
     """``GET /metrics``: Prometheus text, device counts read from the store just now."""
     body = await request.app[OBSERVE].metrics.scrape(request.app[SERVICES].store)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def _setting(config: Any, name: str, default: Any) -> Any:
-    value = getattr(config, name, None)
-    return default if value is None else value
