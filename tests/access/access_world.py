@@ -71,8 +71,8 @@ class FakeConfig:
 
 
 @contextlib.asynccontextmanager
-async def make_world(tmp_path: Path) -> AsyncIterator[World]:
-    async with scratch_store("sqlite", tmp_path) as store:
+async def make_world(tmp_path: Path, engine: str = "sqlite") -> AsyncIterator[World]:
+    async with scratch_store(engine, tmp_path) as store:
         await store.put_tenant(Tenant(domain="contoso.com"))
         alice = await store.create_user("alice@contoso.com", "demo-pass", "Alice Wood")
         bob = await store.create_user("bob@contoso.com", "demo-pass", "Bob Stone")
