@@ -157,6 +157,7 @@ class AccessService:
     async def _run(self) -> None:
         while True:
             try:
+                await self.clock.load()  # another process may have moved it
                 await self.run_due(self.clock.now())
                 delay = await self._sleep_time()
             except asyncio.CancelledError:
