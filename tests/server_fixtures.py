@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
-import ssl
 import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -272,35 +271,48 @@ class running:
         self.server: LiveServer | None = None
 
     async def __aenter__(self) -> LiveServer:
+        # Bind first, so that the links the gateway writes (notices, autodiscover) carry the
+        # ports actually listened on.
+        http_sock = _bound_socket(self.config.http)
+        https_sock = _bound_socket(self.config.https)
+        http_url = f"http://127.0.0.1:{_port(http_sock)}"
+        if self.config.public_url is None and http_sock is not None:
+            self.config = self.config.replace(public_url=http_url)
         app = create_app(self.config)
         # Held Pings must not keep a finished test waiting for its server to stop.
         self.runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
         await self.runner.setup()
-        http_port = await self._listen(self.config.http, None)
-        https_port = await self._listen(self.config.https, server_context(self.config))
+        if http_sock is not None:
+            await web.SockSite(self.runner, http_sock).start()
+        if https_sock is not None:
+            await web.SockSite(self.runner, https_sock,
+                               ssl_context=server_context(self.config)).start()
         self.server = LiveServer(
-            http_url=f"http://127.0.0.1:{http_port}",
-            https_url=f"https://127.0.0.1:{https_port}",
+            http_url=http_url,
+            https_url=f"https://127.0.0.1:{_port(https_sock)}",
             admin_token=self.config.admin_token or "",
             app=app,
         )
         return self.server
-
-    async def _listen(self, address: Address | None, context: ssl.SSLContext | None) -> int:
-        if address is None or self.runner is None:
-            return 0
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((address.host, address.port))
-        site = web.SockSite(self.runner, sock, ssl_context=context)
-        await site.start()
-        return sock.getsockname()[1]
 
     async def __aexit__(self, *exc: object) -> None:
         if self.server is not None:
             await self.server.close()
         if self.runner is not None:
             await self.runner.cleanup()
+
+
+def _bound_socket(address: Address | None) -> socket.socket | None:
+    if address is None:
+        return None
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((address.host, address.port))
+    return sock
+
+
+def _port(sock: socket.socket | None) -> int:
+    return sock.getsockname()[1] if sock is not None else 0
 
 
 # --- pyactivesync -------------------------------------------------------------------------
