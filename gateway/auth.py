@@ -17,6 +17,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 
+from gateway.throttle import AuthThrottle
 from store import Store, User
 
 
@@ -51,13 +52,17 @@ def parse_basic(header: str | None) -> Credentials | None:
 class Authenticator:
     """Checks Basic credentials against the store, remembering recent successes."""
 
-    def __init__(self, store: Store, *, cache_seconds: float = 60.0, cache_size: int = 10000):
+    def __init__(self, store: Store, *, cache_seconds: float = 60.0, cache_size: int = 10000,
+                 throttle: AuthThrottle | None = None):
         self.store = store
+        self.throttle = throttle or AuthThrottle()  # failed logins (gateway/throttle.py)
         self.cache_seconds = cache_seconds
         self.cache_size = cache_size
         self._recent: dict[bytes, tuple[float, User]] = {}
 
-    async def authenticate(self, header: str | None) -> User | None:
+    async def authenticate(self, header: str | None, address: str | None = None) -> User | None:
+        """The user the header names, None when it does not; raises `Throttled` when this
+        login or client ``address`` failed too often (before checking the password)."""
         credentials = parse_basic(header)
         if credentials is None:
             return None
@@ -66,9 +71,14 @@ class Authenticator:
         now = time.monotonic()
         if remembered is not None and now - remembered[0] < self.cache_seconds:
             return remembered[1]
+        self.throttle.check(credentials.login, address)
         user = await self.store.authenticate(credentials.login, credentials.password)
-        if user is not None and self.cache_seconds > 0:
-            self._remember(key, now, user)
+        if user is None:
+            self.throttle.failed(credentials.login, address)
+        else:
+            self.throttle.succeeded(credentials.login)
+            if self.cache_seconds > 0:
+                self._remember(key, now, user)
         return user
 
     def forget(self) -> None:

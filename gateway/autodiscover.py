@@ -10,8 +10,9 @@ import secrets
 
 from aiohttp import web
 
-from gateway.http import plain_response
+from gateway.http import plain_response, throttled_response
 from gateway.services import SERVICES
+from gateway.throttle import Throttled
 from protocol import autodiscover
 
 ENDPOINT_PATH = "/Microsoft-Server-ActiveSync"
@@ -19,7 +20,11 @@ ENDPOINT_PATH = "/Microsoft-Server-ActiveSync"
 
 async def handle(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    user = await services.auth.authenticate(request.headers.get("Authorization"))
+    try:
+        user = await services.auth.authenticate(request.headers.get("Authorization"),
+                                                request.remote)
+    except Throttled as throttled:
+        return throttled_response(throttled)
     if user is None:
         response = plain_response(401, "credentials missing or not accepted")
         response.headers["WWW-Authenticate"] = f'Basic realm="{services.config.realm}"'

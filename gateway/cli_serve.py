@@ -20,6 +20,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Config, ConfigError, with_admin_token
+from gateway.limits import runner_options
 from gateway.tls import server_context
 from store import StoreError
 
@@ -82,7 +83,8 @@ def _check(config: Config) -> None:
 
 async def _serve(config: Config) -> None:
     context = server_context(config) if config.https is not None else None
-    runner = web.AppRunner(create_app(config), handle_signals=False, access_log=None)
+    runner = web.AppRunner(create_app(config), handle_signals=False, access_log=None,
+                           **runner_options(config))  # header sizes and timeout
     await runner.setup()
     try:
         if config.http is not None:

@@ -61,6 +61,12 @@ class Config:
     realm: str = "easgate"  # the Basic auth realm
     max_body_bytes: int = 32 * 1024 * 1024  # larger request bodies are answered 413
     auth_cache_s: float = 60.0  # how long a successful login is remembered (scrypt is slow)
+    auth_fail_limit_login: int = 10  # failed logins of one login per window, then 429
+    auth_fail_limit_address: int = 50  # failed logins from one address per window, then 429
+    auth_fail_window_s: float = 300.0
+    client_header_timeout_s: float = 60.0  # a connection idle or sending its headers longer is closed
+    client_body_timeout_s: float = 30.0  # a body must keep coming: this long without reaching...
+    client_body_min_rate: int = 1024  # ...this many bytes per second beyond it is answered 408
     ping_min_heartbeat_s: int = 60  # Ping HeartbeatInterval bounds (MS-ASCMD 2.2.3.84)
     ping_max_heartbeat_s: int = 3540
     ping_max_folders: int = 300

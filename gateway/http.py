@@ -32,9 +32,10 @@ import time
 from aiohttp import web
 from lxml import etree
 
-from gateway import commands
+from gateway import commands, limits
 from gateway.access import ClientIdentity
 from gateway.commands.base import CommandContext, CommandResult
+from gateway.config import Config
 from gateway.deviceinfo import find_device_information, read_device_information
 from gateway.errors import (
     TOP_LEVEL,
@@ -45,6 +46,7 @@ from gateway.errors import (
 from gateway.exchange import Exchange
 from gateway.mailbox import MailboxView
 from gateway.services import SERVICES, Services
+from gateway.throttle import Throttled
 from protocol import versions, wbxml
 from protocol.request import EASRequest, RequestError, parse_request
 from protocol.status import GlobalStatus
@@ -113,7 +115,7 @@ async def _serve(request: web.Request, services: Services, exchange: Exchange) -
     _note_request(exchange, eas)
     eas = _served_command(eas)
     exchange.command = eas.command
-    body = await _read_body(request, services.config.max_body_bytes)
+    body = await _read_body(request, services.config)
     exchange.request_body = body
     document = _decode(eas, request, body)
     exchange.request_document = document
@@ -132,7 +134,11 @@ async def _serve(request: web.Request, services: Services, exchange: Exchange) -
 
 # --- the checks, in order ------------------------------------------------------------------
 async def _authenticate(request: web.Request, services: Services) -> User:
-    user = await services.auth.authenticate(request.headers.get("Authorization"))
+    try:
+        user = await services.auth.authenticate(request.headers.get("Authorization"),
+                                                request.remote)
+    except Throttled as throttled:  # too many failed logins (gateway/throttle.py)
+        raise Refusal(throttled_response(throttled)) from None
     if user is None:
         response = plain_response(401, "credentials missing or not accepted")
         response.headers["WWW-Authenticate"] = f'Basic realm="{services.config.realm}"'
@@ -157,16 +163,17 @@ def _served_command(eas: EASRequest) -> EASRequest:
     return eas
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise Refusal(plain_response(413, f"body over {limit} bytes"))
+async def _read_body(request: web.Request, config: Config) -> bytes:
     try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        body = None
-    if body is None or len(body) > limit:  # a chunked body announces no length
-        raise Refusal(plain_response(413, f"body over {limit} bytes"))
-    return body
+        return await limits.read_body(request, limit=config.max_body_bytes,
+                                      grace_s=config.client_body_timeout_s,
+                                      min_rate=config.client_body_min_rate)
+    except limits.BodyTooLarge:
+        raise Refusal(plain_response(413, f"body over {config.max_body_bytes} bytes")) from None
+    except limits.BodyTooSlow:
+        response = plain_response(408, "the body came too slowly")
+        response.force_close()
+        raise Refusal(response) from None
 
 
 def _decode(eas: EASRequest, request: web.Request, body: bytes) -> etree._Element | None:
@@ -255,6 +262,13 @@ def plain_response(status: int, reason: str) -> web.Response:
     mistake for a document, and never a traceback."""
     response = web.Response(status=status)
     response.headers[REASON_HEADER] = _one_line(reason)[:200]
+    return response
+
+
+def throttled_response(throttled: Throttled) -> web.Response:
+    """HTTP 429 for a throttled login, saying when to try again (RFC 6585)."""
+    response = plain_response(429, "too many failed logins")
+    response.headers["Retry-After"] = str(throttled.retry_after_s)
     return response
 
 

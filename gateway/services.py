@@ -13,6 +13,7 @@ from aiohttp import web
 
 from gateway.auth import Authenticator
 from gateway.config import Config
+from gateway.throttle import AuthThrottle, throttle_limits
 from store import Store
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ class Services:
     auth: Authenticator = field(init=False)
 
     def __post_init__(self) -> None:
-        self.auth = Authenticator(self.store, cache_seconds=self.config.auth_cache_s)
+        self.auth = Authenticator(self.store, cache_seconds=self.config.auth_cache_s,
+                                  throttle=AuthThrottle(throttle_limits(self.config)))
 
 
 SERVICES = web.AppKey("services", Services)
