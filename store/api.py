@@ -16,6 +16,7 @@ from store.types import (
     ChangePage,
     ClockRow,
     Device,
+    FaultRule,
     Folder,
     FolderType,
     Item,
@@ -268,6 +269,30 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def put_clock(self, row: ClockRow) -> None: ...
+
+    # --- fault injection rules (gateway/faults) ---------------------------------------
+    @abc.abstractmethod
+    async def list_fault_rules(self, *, active_only: bool = False) -> list[FaultRule]:
+        """Oldest first; ``active_only`` leaves out retired rules."""
+
+    @abc.abstractmethod
+    async def add_fault_rule(self, rule: FaultRule) -> FaultRule:
+        """Insert (the id of ``rule`` is ignored); returns the rule with its id."""
+
+    @abc.abstractmethod
+    async def delete_fault_rules(self, rule_id: int | None = None) -> int:
+        """Delete one rule (NotFound when absent), or every rule (``rule_id`` None);
+        returns how many went."""
+
+    @abc.abstractmethod
+    async def count_fault_match(self, rule_id: int) -> FaultRule | None:
+        """One more request matched the rule: ``seen`` + 1. None when the rule is retired
+        or gone."""
+
+    @abc.abstractmethod
+    async def count_fault_fired(self, rule_id: int, now: datetime) -> FaultRule | None:
+        """Take one shot of the rule: ``fired`` + 1, retired at ``now`` when that was its
+        last. None when it has none left (retired or gone): the fault is not injected."""
 
     # --- notification -----------------------------------------------------------------
     async def _notify(self, user_id: int, folder_id: str, position: int) -> None:

@@ -258,3 +258,28 @@ class ClockDbRow(Base):
     mode: Mapped[str] = mapped_column(String(8), default="real")
     offset_s: Mapped[float] = mapped_column(Float, default=0.0)
     frozen_at: Mapped[datetime | None]
+
+
+class FaultRuleRow(Base):
+    """A fault injection rule (store.types.FaultRule); match fields are kept lower-case."""
+
+    __tablename__ = "fault_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_address: Mapped[str | None] = mapped_column(String(320))
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    device_type: Mapped[str | None] = mapped_column(String(128))
+    command: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after: Mapped[int] = mapped_column(Integer, default=0)
+    count: Mapped[int | None] = mapped_column(Integer)
+    probability: Mapped[float] = mapped_column(Float, default=1.0)
+    seed: Mapped[int] = mapped_column(BigInteger, default=0)
+    starts_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime | None]
+    seen: Mapped[int] = mapped_column(BigInteger, default=0)
+    fired: Mapped[int] = mapped_column(BigInteger, default=0)
+    retired_at: Mapped[datetime | None]

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import defer
 
-from store import convert
+from store import convert, fault_rules
 from store.api import Conflict, NotFound, Store, StoreError
 from store.changelog import allocate, count_log, lock_mailbox, read_log
 from store.engine import WRITE_OPTION, is_sqlite
@@ -44,6 +44,7 @@ from store.types import (
     ChangePage,
     ClockRow,
     Device,
+    FaultRule,
     Folder,
     FolderType,
     Item,
@@ -631,6 +632,32 @@ class SqlStore(Store):
                 db_row = ClockDbRow(id=1)
                 s.add(db_row)
             db_row.mode, db_row.offset_s, db_row.frozen_at = row.mode, row.offset_s, row.frozen_at
+
+
+    # --- fault injection rules (SQL in store/fault_rules.py) -------------------------
+    async def list_fault_rules(self, *, active_only: bool = False) -> list[FaultRule]:
+        async with self._read() as s:
+            return await fault_rules.list_rules(s, active_only=active_only)
+
+    async def add_fault_rule(self, rule: FaultRule) -> FaultRule:
+        async with self._write() as s:
+            return await fault_rules.add_rule(s, rule)
+
+    async def delete_fault_rules(self, rule_id: int | None = None) -> int:
+        async with self._write() as s:
+            if rule_id is None:
+                return await fault_rules.delete_all(s)
+            if not 0 < rule_id <= MAX_ROW_ID or not await fault_rules.delete_rule(s, rule_id):
+                raise NotFound(f"no fault rule {rule_id}")
+            return 1
+
+    async def count_fault_match(self, rule_id: int) -> FaultRule | None:
+        async with self._write() as s:
+            return await fault_rules.count_match(s, rule_id)
+
+    async def count_fault_fired(self, rule_id: int, now: datetime) -> FaultRule | None:
+        async with self._write() as s:
+            return await fault_rules.count_fired(s, rule_id, now)
 
 
 # --- helpers: errors and checks ----------------------------------------------------------

@@ -209,3 +209,30 @@ class ClockRow:
     mode: Literal["real", "manual"]
     offset_s: float  # real mode: now = wall time + offset
     frozen_at: datetime | None  # manual mode: now = frozen_at
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """A fault injection rule (gateway/faults): which requests it matches (each match field
+    None for any, else compared case-insensitively), the action and its parameters, and
+    when it fires. ``seen`` and ``fired`` count matching requests and injected faults across
+    every worker; a rule whose ``count`` is used up is retired (``retired_at``)."""
+
+    id: int
+    action: str
+    params: dict[str, Any] = field(default_factory=dict)
+    user: str | None = None
+    device_id: str | None = None
+    device_type: str | None = None
+    command: str | None = None
+    after: int = 0
+    count: int | None = None
+    probability: float = 1.0
+    seed: int = 0
+    starts_at: datetime | None = None
+    expires_at: datetime | None = None
+    note: str = ""
+    created_at: datetime | None = None
+    seen: int = 0
+    fired: int = 0
+    retired_at: datetime | None = None
