@@ -9,6 +9,10 @@ re-checks what it may see (the notice arriving or leaving).
 A watch is registered *before* the caller checks the mailbox, so a change that commits
 between the check and the wait is not lost: it is recorded on the watch and the wait
 returns at once.
+
+A device holds at most one request: a watch registered for a device (``holder``) ends the
+device's earlier ones, whose waits then return empty at once, as after a timeout (the
+client has given up on that connection; Exchange answers the older Ping Status 1).
 """
 from __future__ import annotations
 
@@ -22,24 +26,33 @@ from store.api import Store
 class Watch:
     """One waiting request's interest in some folders of one mailbox."""
 
-    __slots__ = ("user_id", "folder_ids", "changed", "_woken")
+    __slots__ = ("user_id", "folder_ids", "holder", "changed", "ended", "_woken")
 
-    def __init__(self, user_id: int, folder_ids: Iterable[str]) -> None:
+    def __init__(self, user_id: int, folder_ids: Iterable[str], holder: int | None = None
+                 ) -> None:
         self.user_id = user_id
         self.folder_ids = frozenset(folder_ids)
+        self.holder = holder  # the device pk holding the request, None when not tracked
         self.changed: set[str] = set()
+        self.ended = False  # a newer request of the same device took over
         self._woken: asyncio.Event = asyncio.Event()
 
     def _mark(self, folder_ids: Iterable[str]) -> None:
         self.changed.update(folder_ids)
         self._woken.set()
 
+    def _end(self) -> None:
+        self.ended = True
+        self._woken.set()
+
     async def wait(self, timeout: float) -> set[str]:
         """The folders that changed since the watch began (or since the last `wait`);
-        empty when ``timeout`` seconds pass first."""
+        empty when ``timeout`` seconds pass first or the watch was ended."""
         if not self._woken.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken.wait(), max(timeout, 0))
+        if self.ended:
+            return set()
         changed, self.changed = self.changed, set()
         self._woken.clear()
         return changed
@@ -58,9 +71,13 @@ class PushHub:
 
     # --- waiting ----------------------------------------------------------------------
     @contextlib.contextmanager
-    def watch(self, user_id: int, folder_ids: Iterable[str]) -> Iterator[Watch]:
-        """Register interest for the duration of the block (check, then `Watch.wait`)."""
-        watch = Watch(user_id, folder_ids)
+    def watch(self, user_id: int, folder_ids: Iterable[str], *, holder: int | None = None
+              ) -> Iterator[Watch]:
+        """Register interest for the duration of the block (check, then `Watch.wait`).
+        With a ``holder`` (a device pk) the device's earlier held requests end."""
+        if holder is not None:
+            self.end_held(user_id, holder)
+        watch = Watch(user_id, folder_ids, holder)
         self._watches.setdefault(user_id, set()).add(watch)
         try:
             yield watch
@@ -83,6 +100,12 @@ class PushHub:
         for watch in self._watches.get(user_id, ()):
             if folder_id in watch.folder_ids:
                 watch._mark((folder_id,))
+
+    def end_held(self, user_id: int, holder: int) -> None:
+        """A device sent a new long-lived request: its earlier held ones answer now."""
+        for watch in self._watches.get(user_id, ()):
+            if watch.holder == holder:
+                watch._end()
 
     def wake_user(self, user_id: int) -> None:
         """What the user's devices may see changed: every waiting request re-checks."""

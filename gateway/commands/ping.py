@@ -6,6 +6,11 @@ polls and no database connection while it waits. It re-checks through the device
 `MailboxView` each time the hub wakes it, so a quarantined device wakes only for its
 notice arriving or leaving. A Ping that leaves out its heartbeat or folders reuses those
 of the device's last Ping (kept in the device record).
+
+A change to the folder hierarchy that the device has not fetched (a folder created,
+renamed or deleted on the server) answers Status 7, at once or while held: the client
+must FolderSync first. A newer Ping or waiting Sync of the same device ends a held Ping
+with Status 1, as Exchange does.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.mailbox import Cursor, MailboxView
+from gateway.sync import hierarchy
 from protocol.status import PingStatus
 from protocol.xml import E, child, children, sub, text
 
@@ -41,10 +47,8 @@ async def handle(ctx: CommandContext) -> CommandResult:
         cursors = await _cursors(ctx, ctx.mailbox, request.folder_ids)
     except PingRefused as refused:
         return _answer(refused.status, limit=refused.limit)
-    changed = await _hold(ctx, request, cursors)
-    if changed:
-        return _answer(PingStatus.CHANGES, folder_ids=[f for f in request.folder_ids if f in changed])
-    return _answer(PingStatus.EXPIRED)
+    status, changed = await _hold(ctx, request, cursors)
+    return _answer(status, folder_ids=[f for f in request.folder_ids if f in changed])
 
 
 def _request(ctx: CommandContext) -> PingRequest:
@@ -119,21 +123,32 @@ async def _cursors(ctx: CommandContext, view: MailboxView, folder_ids: tuple[str
     return cursors
 
 
-async def _hold(ctx: CommandContext, request: PingRequest, cursors: dict[str, Cursor]) -> set[str]:
-    """The watched folders with something to sync, as soon as there are any; empty when
-    the heartbeat passes first. The watch starts before the first check."""
+async def _hold(ctx: CommandContext, request: PingRequest, cursors: dict[str, Cursor]
+                ) -> tuple[PingStatus, set[str]]:
+    """Status 2 with the watched folders that have something to sync, as soon as there are
+    any; 7 when the hierarchy moved on; 1 when the heartbeat passes first or a newer
+    request of the device takes over. The watch starts before the first check."""
     deadline = time.monotonic() + request.heartbeat_s
-    with ctx.services.pushhub.watch(ctx.user.id, request.folder_ids) as watch:
+    store = ctx.services.store
+    watched = (*request.folder_ids, hierarchy.HIERARCHY)
+    with ctx.services.pushhub.watch(ctx.user.id, watched, holder=ctx.device.id) as watch:
         view = ctx.mailbox
+        # A device that never ran FolderSync is measured against the folders as they are.
+        first_seen = hierarchy.snapshot_of(await view.folders())
+        woken = {hierarchy.HIERARCHY}
         while True:
+            if hierarchy.HIERARCHY in woken and await hierarchy.moved_on(
+                    store, ctx.device.id, await view.folders(), first_seen):
+                return PingStatus.FOLDER_SYNC_REQUIRED, set()
             changed = {f for f in request.folder_ids if await view.has_changes(f, cursors[f])}
             remaining = deadline - time.monotonic()
-            if changed or remaining <= 0:
-                return changed
-            if not await watch.wait(remaining):
-                return set()
-            device = await ctx.services.store.get_device_by_pk(ctx.device.id)
-            view = await MailboxView.load(ctx.services, ctx.user, device)
+            if changed:
+                return PingStatus.CHANGES, changed
+            woken = await watch.wait(remaining) if remaining > 0 else set()
+            if not woken:
+                return PingStatus.EXPIRED, set()
+            view = await MailboxView.load(ctx.services, ctx.user,
+                                          await store.get_device_by_pk(ctx.device.id))
 
 
 def _answer(status: PingStatus, *, folder_ids: list[str] | None = None,

@@ -2,8 +2,10 @@
 
 An empty request, or one marked ``Partial``, is completed from the device's cached last
 request. With ``Wait`` or ``HeartbeatInterval`` a Sync that has nothing to say is held like
-a Ping: it answers as soon as one of its collections changes, or with an empty body when
-the interval passes.
+a Ping: it answers as soon as one of its collections changes, with Status 12 when the
+folder hierarchy changes (the client must FolderSync), or with an empty body when the
+interval passes or a newer Ping or waiting Sync of the same device takes over (such a
+request also ends the device's held one when it arrives).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import time
 
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.mailbox import MailboxView
+from gateway.sync import hierarchy
 from gateway.sync import request as sync_request
 from gateway.sync.collection import Outcome, SyncEnv, sync_collection
 from gateway.sync.request import SyncRequest, SyncRequestError
@@ -38,11 +41,15 @@ async def handle(ctx: CommandContext) -> CommandResult:
     if refusal is not None:
         return refusal
     await _remember(ctx, parsed, request)
+    if request.wait_s:
+        ctx.services.pushhub.end_held(ctx.user.id, ctx.device.id)
     outcomes = await _run(ctx, request, ctx.mailbox)
     if request.wait_s and not any(o.newsworthy for o in outcomes):
-        outcomes = await _wait_for_news(ctx, request, outcomes)
-        if outcomes is None:
-            return CommandResult(document=None)  # the interval passed, nothing changed
+        return await _wait_for_news(ctx, request, outcomes)
+    return _answer(outcomes)
+
+
+def _answer(outcomes: list[Outcome]) -> CommandResult:
     root = E("AirSync:Sync")
     collections = sub(root, "AirSync:Collections")
     collections.extend(o.element for o in outcomes)
@@ -95,23 +102,30 @@ async def _run(ctx: CommandContext, request: SyncRequest, view: MailboxView) -> 
     return [await sync_collection(env, collection) for collection in request.collections]
 
 
-async def _wait_for_news(
-    ctx: CommandContext, request: SyncRequest, first: list[Outcome]
-) -> list[Outcome] | None:
-    """Hold the request until a collection has something to say or the interval passes.
-    The watch starts before the re-check, so a change landing in between is not lost."""
+async def _wait_for_news(ctx: CommandContext, request: SyncRequest, first: list[Outcome]
+                         ) -> CommandResult:
+    """Hold the request until a collection has something to say (its answer), the
+    hierarchy changes (Status 12) or the interval passes (an empty answer). The watch
+    starts before the re-check, so a change landing in between is not lost."""
     assert request.wait_s is not None
     deadline = time.monotonic() + request.wait_s
-    folder_ids = {o.folder_id for o in first if o.folder_id is not None}
-    hub = ctx.services.pushhub
-    with hub.watch(ctx.user.id, folder_ids) as watch:
-        outcomes = await _run(ctx, request, await _fresh_view(ctx))
+    watched = {o.folder_id for o in first if o.folder_id is not None} | {hierarchy.HIERARCHY}
+    store = ctx.services.store
+    with ctx.services.pushhub.watch(ctx.user.id, watched, holder=ctx.device.id) as watch:
+        view = await _fresh_view(ctx)
+        first_seen = hierarchy.snapshot_of(await view.folders())
+        outcomes = await _run(ctx, request, view)
         while not any(o.newsworthy for o in outcomes):
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not await watch.wait(remaining):
-                return None
-            outcomes = await _run(ctx, request, await _fresh_view(ctx))
-    return outcomes
+            woken = await watch.wait(remaining) if remaining > 0 else set()
+            if not woken:
+                return CommandResult(document=None)
+            view = await _fresh_view(ctx)
+            if hierarchy.HIERARCHY in woken and await hierarchy.moved_on(
+                    store, ctx.device.id, await view.folders(), first_seen):
+                return _status(SyncStatus.FOLDER_HIERARCHY_CHANGED)
+            outcomes = await _run(ctx, request, view)
+    return _answer(outcomes)
 
 
 async def _fresh_view(ctx: CommandContext) -> MailboxView:

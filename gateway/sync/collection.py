@@ -16,7 +16,7 @@ from lxml import etree
 
 from gateway.content import render_application_data
 from gateway.mailbox import Cursor, MailboxView, ViewPage
-from gateway.sync import client_changes
+from gateway.sync import client_changes, hierarchy
 from gateway.sync.options import SyncOptions
 from gateway.sync.request import CollectionRequest
 from gateway.synckeys import InvalidSyncKey, KeyMatch, SyncKey, current_key, match
@@ -56,7 +56,7 @@ class _Base:
 async def sync_collection(env: SyncEnv, request: CollectionRequest) -> Outcome:
     folder = await env.view.folder(request.collection_id)
     if folder is None:
-        return _status_only(env, request, request.sync_key or "0", SyncStatus.OBJECT_NOT_FOUND)
+        return _status_only(env, request, request.sync_key or "0", await _missing_status(env, request))
     store = env.view.store
     state = await store.get_sync_state(env.view.device.id, folder.id)
     if request.sync_key == "0":
@@ -83,6 +83,15 @@ async def _start_over(
     ))
     element = _collection_head(env, folder, str(key), SyncStatus.SUCCESS)
     return Outcome(element, newsworthy=True, folder_id=folder.id)
+
+
+async def _missing_status(env: SyncEnv, request: CollectionRequest) -> SyncStatus:
+    """A collection whose folder is gone: 12 when the device was told about the folder (the
+    hierarchy changed under it: FolderSync, then Sync again), 8 for an id it never had."""
+    told = await hierarchy.told_snapshot(env.view.store, env.view.device.id)
+    if told is not None and request.collection_id in told:
+        return SyncStatus.FOLDER_HIERARCHY_CHANGED
+    return SyncStatus.OBJECT_NOT_FOUND
 
 
 def _base(request: CollectionRequest, state: SyncState | None) -> _Base:

@@ -53,6 +53,21 @@ async def known(store: Store, device_pk: int, sync_key: str) -> KnownHierarchy:
     return KnownHierarchy(state, key, state.prev_data.get("folders", {}), replay=True)
 
 
+async def told_snapshot(store: Store, device_pk: int) -> Snapshot | None:
+    """The folders the device was last told about; None before its first FolderSync."""
+    state = await store.get_sync_state(device_pk, HIERARCHY)
+    return state.data.get("folders", {}) if state is not None else None
+
+
+async def moved_on(store: Store, device_pk: int, folders: list[Folder], fallback: Snapshot
+                   ) -> bool:
+    """Whether ``folders`` (the mailbox's now) differ from those the device was last told
+    about, or from ``fallback`` for a device that never ran FolderSync. Read afresh each
+    time: the device's own folder commands move its snapshot on."""
+    told = await told_snapshot(store, device_pk)
+    return bool(diff(fallback if told is None else told, folders))
+
+
 def snapshot_of(folders: list[Folder]) -> Snapshot:
     return {f.id: [f.parent_id, f.name, int(f.type)] for f in folders}
 
@@ -111,4 +126,4 @@ def _numeric_first(server_id: str) -> tuple[int, str]:
 
 
 __all__ = ["HIERARCHY", "HierarchyDiff", "InvalidSyncKey", "KnownHierarchy", "diff", "known",
-           "save", "snapshot_of"]
+           "moved_on", "save", "snapshot_of", "told_snapshot"]
