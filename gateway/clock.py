@@ -25,6 +25,8 @@ from store.types import ClockRow
 ClockMode = Literal["real", "manual"]
 # Called with (previous now, new now) after the clock moved forward.
 AdvanceCallback = Callable[[datetime, datetime], Awaitable[None]]
+# Called after this process stored a new clock row (other processes are told of it).
+ChangeCallback = Callable[[], None]
 
 # Far enough to cover any demo or test, near enough to catch a typo of a unit.
 MAX_ADVANCE_S = 10 * 365 * 86400
@@ -49,6 +51,7 @@ class Clock:
         self._wall = wall
         self._row = ClockRow(mode="real", offset_s=0.0, frozen_at=None)
         self._callbacks: list[AdvanceCallback] = []
+        self._change_callbacks: list[ChangeCallback] = []
 
     # --- reading ------------------------------------------------------------------------
     async def load(self) -> None:
@@ -69,6 +72,11 @@ class Clock:
     def on_advance(self, callback: AdvanceCallback) -> None:
         """``await callback(before, after)`` runs every time the clock moves forward."""
         self._callbacks.append(callback)
+
+    def on_change(self, callback: ChangeCallback) -> None:
+        """``callback()`` runs every time this process stores a new clock row (any move or
+        mode switch), before the move's deadlines are acted on."""
+        self._change_callbacks.append(callback)
 
     async def advance(self, seconds: float) -> datetime:
         """Move forward by ``seconds`` (> 0); returns the new now once every deadline the
@@ -106,6 +114,8 @@ class Clock:
     async def _store_row(self, row: ClockRow) -> None:
         await self._store.put_clock(row)
         self._row = row
+        for callback in list(self._change_callbacks):
+            callback()
 
     async def _refuse_backwards_during_quarantine(self) -> None:
         quarantined = await self._store.list_devices(state="quarantined")
