@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,6 @@ PASSWORD = "bench-pass"
 HEARTBEAT = 3000  # seconds: no Ping expires during the run
 RSS_TARGET_KIB = 25.0
 PUSH_TARGET_MS = 100.0
-IDLE_WINDOW_S = 5.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -128,35 +128,59 @@ def load_command(base: str, args: argparse.Namespace, summary_file: Path) -> lis
             "--users", str(args.users), "--reuse-users", "--password", PASSWORD,
             "--token", TOKEN, "--active-fraction", "0", "--send-rate", "0",
             "--deliver-rate", "0", "--heartbeat", str(HEARTBEAT), "--ramp", str(args.ramp),
-            "--push-probe", str(args.mails), "--settle", str(args.settle),
+            "--push-probe", str(args.mails), "--settle", "600",
             "--events", "-", "--quiet", "--json", str(summary_file)]
 
 
-def warm_up(base: str, args: argparse.Namespace) -> None:
-    """A few devices for a few seconds first, so that what the first requests of a process
-    cost once (imports, statement caches, pools) is in the idle baseline, not in the Pings."""
-    command = load_command(base, args, Path(os.devnull))
-    command[command.index("--devices") + 1] = "20"
-    command[command.index("--duration") + 1] = "8"
-    command[command.index("--push-probe") + 1] = "0"
-    command[command.index("--ramp") + 1] = "1"
-    subprocess.run(command + ["--seed", "2"], stdout=subprocess.DEVNULL, check=False,
-                   timeout=120)
+def warm_up(base: str) -> None:
+    """A few devices of the demo users for a few seconds first, so that what the first
+    requests of a process cost once (imports, statement caches, pools) is in the idle
+    baseline, not in the Pings. Their Pings may stay held on the server after they hang
+    up; the baseline counts them."""
+    command = [sys.executable, "-m", "gateway.cli", "load", "--url", base, "--devices", "20",
+               "--duration", "8", "--ramp", "1", "--token", TOKEN, "--deliver-rate", "1",
+               "--heartbeat", str(HEARTBEAT), "--quiet", "--seed", "2"]
+    subprocess.run(command, stdout=subprocess.DEVNULL, check=False, timeout=120)
 
 
-def follow_load(load: subprocess.Popen[str], gateway_pid: int, settle: float) -> dict[str, Any]:
-    """Read the load generator's events; when every device holds its Ping, measure the
-    gateway during the quiet time before the push probe."""
+def server_pings_held(base: str) -> int:
+    """The gateway's own count of held requests (its /metrics gauge)."""
+    async def scrape() -> str:
+        async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as answer:
+            return await answer.text()
+
+    for line in asyncio.run(scrape()).splitlines():
+        if line.startswith("easgate_pings_held "):
+            return int(float(line.split()[1]))
+    raise RuntimeError("the gateway's /metrics has no easgate_pings_held")
+
+
+def wait_until_held(base: str, count: int, timeout: float) -> int:
+    """Until the gateway itself holds ``count`` requests (the client counts a Ping once it
+    is sent; the server may still be working through the last ones)."""
+    deadline = time.monotonic() + timeout
+    held = server_pings_held(base)
+    while held < count and time.monotonic() < deadline:
+        time.sleep(0.5)
+        held = server_pings_held(base)
+    return held
+
+
+def follow_load(load: subprocess.Popen[str], gateway_pid: int, base: str,
+                window: float) -> dict[str, Any]:
+    """Read the load generator's events; once every device holds its Ping, measure the
+    gateway, then let the load generator start its push probe (SIGUSR1)."""
     held: dict[str, Any] = {}
     assert load.stdout is not None
     for line in load.stdout:
         event = json.loads(line)
         if event["event"] == "ready":
-            time.sleep(min(1.0, settle / 4))  # the last Pings reach the server's hub
-            held["pings_held"] = event["pings_held"]
             held["ready_after_s"] = event["t"]
+            held["pings_held"] = wait_until_held(base, event["pings_held"], timeout=300)
+            time.sleep(1.0)  # the answers of the last Pings' set-up are written
             held["rss_kib"] = rss_kib(gateway_pid)
-            held["cpu_share"] = cpu_share(gateway_pid, max(1.0, settle * 0.6))
+            held["cpu_share"] = cpu_share(gateway_pid, window)
+            load.send_signal(signal.SIGUSR1)
     load.wait()
     return held
 
@@ -171,23 +195,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with gateway_process(port, directory, gateway_core) as gateway:
             asyncio.run(wait_until_healthy(base))
             asyncio.run(create_users(base, args.users))
-            warm_up(base, args)
+            warm_up(base)
             time.sleep(1.0)
-            idle = {"rss_kib": rss_kib(gateway.pid),
-                    "cpu_share": cpu_share(gateway.pid, IDLE_WINDOW_S)}
+            idle = {"rss_kib": rss_kib(gateway.pid), "pings_held": server_pings_held(base),
+                    "cpu_share": cpu_share(gateway.pid, args.window)}
             summary_file = Path(directory) / "load.json"
             load = subprocess.Popen(load_command(base, args, summary_file), text=True,
                                     stdout=subprocess.PIPE,
                                     preexec_fn=_pin(load_core) if load_core is not None else None)
-            held = follow_load(load, gateway.pid, args.settle)
+            held = follow_load(load, gateway.pid, base, args.window)
             summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     return figures(args, soft, idle, held, summary)
 
 
 def figures(args: argparse.Namespace, open_files: int, idle: dict[str, Any],
             held: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
-    pings = held.get("pings_held", 0)
-    growth = (held["rss_kib"] - idle["rss_kib"]) / pings if pings else None
+    pings = held.get("pings_held", 0) - idle["pings_held"]  # the warm-up's may linger
+    growth = (held["rss_kib"] - idle["rss_kib"]) / pings if pings > 0 else None
     push = summary.get("push_latency", {})
     return {
         "devices": args.devices, "users": args.users, "mails": args.mails,
@@ -259,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=200, help="users the devices spread over")
     parser.add_argument("--mails", type=int, default=100, help="mails of the push probe")
     parser.add_argument("--ramp", type=float, default=60.0, help="seconds to start all devices")
-    parser.add_argument("--settle", type=float, default=10.0,
-                        help="quiet seconds measured once all hold their Ping")
+    parser.add_argument("--window", type=float, default=10.0,
+                        help="seconds of CPU measured once all hold their Ping")
     parser.add_argument("--timeout", type=float, default=1200.0, help="bound on the whole run")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

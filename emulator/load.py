@@ -9,17 +9,20 @@ recipient's devices is the push latency.
 
 Bounded: a device count and a duration (both capped), loopback servers only unless told
 otherwise. With ``push_probe`` the run waits until every idle device holds its Ping, says so
-(the ``ready`` event), then delivers that many mails one by one and ends once their pushes
-are in: the Ping fan-out benchmark drives it that way.
+(the ``ready`` event), waits ``settle`` seconds (or less: SIGUSR1 ends the wait), then
+delivers that many mails one by one and ends once their pushes are in: the Ping fan-out
+benchmark drives it that way, measuring the gateway while it waits.
 """
 from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import ipaddress
 import json
 import random
 import resource
+import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -270,6 +273,7 @@ class LoadGenerator:
         self._background: set[asyncio.Task[Any]] = set()
         self.http: aiohttp.ClientSession  # opened in run()
         self.admin: AdminAPI | None = None
+        self.go = asyncio.Event()  # ends the settle time before the push probe
 
     # --- what the devices ask of the run ---------------------------------------------------
     def delivered_since(self, address: str, since: float) -> float | None:
@@ -299,6 +303,8 @@ class LoadGenerator:
     async def run(self) -> dict[str, Any]:
         plan = self.plan
         raise_open_files_limit(plan.devices + 1024)
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.go.set)
         connector = aiohttp.TCPConnector(limit=0, ssl=False if plan.insecure else True)
         async with aiohttp.ClientSession(connector=connector) as http:
             self.http = http
@@ -427,7 +433,8 @@ class LoadGenerator:
         while not self.all_holding():
             await asyncio.sleep(0.1)
         self.emit("ready", pings_held=self.stats.pings_held, devices=len(self.devices))
-        await asyncio.sleep(self.plan.settle)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.go.wait(), self.plan.settle)
         self.emit("probe", mails=self.plan.push_probe)
         before = len(self.stats.push_latencies)
         expected = 0
