@@ -11,7 +11,9 @@
   ``set_individual_access``: what the admin API, the CLI and the choice page change.
 
 One asyncio lock per device keeps a Ping, a Sync and the scheduler from acting on the same
-device at once (so a notice is never delivered twice).
+device at once (so a notice is never delivered twice). When several processes share the
+database, ``device_guard`` (gateway/leader.py) extends that lock across them: a transition
+runs under it, on the device as re-read once the guard is held.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ import contextlib
 import dataclasses
 import logging
 import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Literal
 
@@ -29,6 +33,7 @@ from gateway.access.decision import (
     PREEXISTING,
     PROMPTING_MODES,
     Reason,
+    decide,
     due_time,
     unavailable_reason,
 )
@@ -66,6 +71,8 @@ class AccessService:
         self._locks: weakref.WeakValueDictionary[Any, asyncio.Lock] = weakref.WeakValueDictionary()
         self._task: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
+        # Held around every transition; gateway.crossprocess sets a cross-process one.
+        self.device_guard: Callable[[int], AbstractAsyncContextManager[None]] = _unguarded
         clock.on_advance(self._on_clock_advance)
 
     # --- the request path -------------------------------------------------------------
@@ -75,7 +82,11 @@ class AccessService:
             device = await self._device_for(user, identity, now)
             tenant = await self.store.get_tenant(user.tenant)
             user = await self._fresh_user(tenant, user)
-            device = await self.lifecycle.settle(tenant, user, device, identity, now, "request")
+            if _unsettled(tenant, user, device, identity, now):
+                async with self.device_guard(device.id):
+                    device = await self._device(device.id)  # as another process left it
+                    device = await self.lifecycle.settle(tenant, user, device, identity, now,
+                                                         "request")
         self._note_deadline(device)
         return device
 
@@ -154,8 +165,13 @@ class AccessService:
             moved += 1
         return moved
 
+    def wake_scheduler(self) -> None:
+        """Look at the deadlines again now (the clock or a device changed elsewhere)."""
+        self._wakeup.set()
+
     async def _run(self) -> None:
         while True:
+            self._wakeup.clear()  # before the round: a wake-up during it is kept
             try:
                 await self.clock.load()  # another process may have moved it
                 await self.run_due(self.clock.now())
@@ -165,7 +181,6 @@ class AccessService:
             except Exception as exc:  # keep the scheduler alive; the next round retries
                 log.error("access scheduler round failed: %s: %s", type(exc).__name__, exc)
                 delay = 5.0
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), delay)
 
@@ -189,7 +204,7 @@ class AccessService:
     # --- choices ----------------------------------------------------------------------
     async def choose(self, device_pk: int, choice: Choice, *, trigger: Trigger = "admin") -> Device:
         device = await self._device(device_pk)
-        async with self._lock(device.user_id, device.device_id):
+        async with self._lock(device.user_id, device.device_id), self.device_guard(device_pk):
             device = await self._device(device_pk)
             user = await self.store.get_user_by_id(device.user_id)
             tenant = await self.store.get_tenant(user.tenant)
@@ -286,7 +301,7 @@ class AccessService:
     # --- helpers ----------------------------------------------------------------------
     async def _settle(self, device_pk: int, now: datetime, trigger: Trigger) -> Device:
         device = await self._device(device_pk)
-        async with self._lock(device.user_id, device.device_id):
+        async with self._lock(device.user_id, device.device_id), self.device_guard(device_pk):
             device = await self._device(device_pk)
             user = await self.store.get_user_by_id(device.user_id)
             tenant = await self.store.get_tenant(user.tenant)
@@ -320,6 +335,21 @@ class AccessService:
 
 
 # --- pure helpers -----------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def _unguarded(device_pk: int) -> AsyncIterator[None]:
+    """One process: the asyncio lock per device is guard enough."""
+    yield
+
+
+def _unsettled(tenant: Tenant, user: User, device: Device, identity: ClientIdentity | None,
+               now: datetime) -> bool:
+    """Whether settling would move the device (the lifecycle's first look, without writes):
+    most requests find nothing to do and need no cross-process guard."""
+    deadline = due_time(device)
+    moments = {now} if deadline is None else {min(deadline, now), now}
+    return any(decide(tenant, user, device, identity, at).changes(device) for at in moments)
+
+
 def _public_url(config: Any) -> str:
     base = getattr(config, "base_url", None) or getattr(config, "public_url", None)
     return base or "http://127.0.0.1:8080"
