@@ -20,21 +20,21 @@ from emulator.session import Event, Session, SessionError
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_DELIVER_RATE = 0.2
-stdout = Console()
-stderr = Console(stderr=True)
+stdout = Console(soft_wrap=True)  # long links stay whole, so they can be copied
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 # --- easgate emulate -------------------------------------------------------------------------
 def print_event(event: Event) -> None:
     if event.kind == "note":
         stdout.print(f"  [bold yellow]![/] [yellow]{event.step}:[/] {event.detail}",
-                     highlight=False, soft_wrap=True)
+                     highlight=False)
         return
     status = f"Status {event.status_text}" if event.status is not None else ""
     colour = "green" if event.http_status == 200 and event.status in (None, 1, 2) else "red"
     stdout.print(
         f"  {event.step:<24} [{colour}]HTTP {event.http_status:<3} {status:<34}[/] "
-        f"{event.elapsed * 1000:7.1f} ms  {event.detail}", highlight=False, soft_wrap=True)
+        f"{event.elapsed * 1000:7.1f} ms  {event.detail}", highlight=False)
 
 
 def print_outcome(session: Session) -> None:
@@ -65,8 +65,7 @@ async def emulate_session(
         client = EASClient(http, url, account, profile,
                            device_id or profile.device_id(account.address))
         stdout.print(f"[bold]{profile.name}[/] ({profile.user_agent}, EAS {profile.version}) "
-                     f"as {account.address}, DeviceId {client.device_id}", highlight=False,
-                     soft_wrap=True)
+                     f"as {account.address}, DeviceId {client.device_id}", highlight=False)
         session = Session(client, on_event=print_event)
         await session.first_sync()
         if choose and session.outcome == "quarantined":
