@@ -254,12 +254,21 @@ MUTATORS: tuple[Callable[[random.Random, bytes], bytes], ...] = (
 )
 
 
-def hostile_body(rng: random.Random) -> tuple[str, bytes]:
-    """A command and a hostile body to send with it."""
+def hostile_body(rng: random.Random,
+                 prepare: Callable[[random.Random, etree._Element], None] | None = None
+                 ) -> tuple[str, bytes]:
+    """A command and a hostile body to send with it. ``prepare`` may first fit the seed to
+    a live mailbox (real SyncKeys and folder ids), so that the damage reaches further than
+    the first check a server makes."""
     seed = rng.choice(SEEDS)
+    body = seed.body
+    if prepare is not None:
+        root = wbxml.decode(body)
+        prepare(rng, root)
+        body = wbxml.encode(root)
     mutator = rng.choice(MUTATORS)
     command = seed.command if rng.random() < 0.85 else rng.choice(COMMANDS)
-    return command, mutator(rng, seed.body)
+    return command, mutator(rng, body)
 
 
 # --- request lines --------------------------------------------------------------------
