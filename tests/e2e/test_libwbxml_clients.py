@@ -5,16 +5,15 @@ changes, estimates, fetches, sending, replying, moving, push, search, settings, 
 and meeting responses, each in the shapes of its version."""
 from __future__ import annotations
 
-import asyncio
 import base64
 from email.message import EmailMessage
 
 import pytest
-from libwbxml_device import LibwbxmlDevice, Reply, pretty, server_commands
+from conformance.libwbxml import WBXML2XML, XML2WBXML
+from libwbxml_device import LibwbxmlDevice, pretty, server_commands
 from lxml import etree
 
-from conformance.libwbxml import WBXML2XML, XML2WBXML
-from protocol.xml import E, child, children, set_opaque, sub, text
+from protocol.xml import E, child, set_opaque, sub, text
 from store.types import FolderType
 
 pytestmark = pytest.mark.skipif(not (WBXML2XML and XML2WBXML),
@@ -99,3 +98,259 @@ async def test_provisioning_in_the_shapes_of_each_version(device, live_server):
     names = {text(f, "FolderHierarchy:DisplayName"): int(text(f, "FolderHierarchy:Type"))
              for f in folders.values()}
     assert {"Inbox": 2, "Calendar": 8, "Contacts": 9, "Tasks": 7}.items() <= names.items()
+
+
+# --- Sync -----------------------------------------------------------------------------------
+def text_body_options(truncation=200) -> etree._Element:
+    return E("AirSync:Options", E("AirSync:FilterType", "0"), E(
+        "AirSyncBase:BodyPreference", E("AirSyncBase:Type", "1"),
+        E("AirSyncBase:TruncationSize", str(truncation))))
+
+
+WINDOW = 3  # every demo collection holds more than one page
+
+
+async def sync_everything(device, folder_id, item_class, window=WINDOW):
+    """Key 0, then pages of ``window`` until MoreAvailable stops; the Adds, and how many
+    pages it took."""
+    await device.sync(folder_id, item_class)
+    adds, pages = [], 0
+    while True:
+        answer = await device.sync(folder_id, item_class, window=window,
+                                   options=text_body_options())
+        pages += 1
+        found = server_commands(answer)
+        assert len(found["Add"]) <= window and not found["Change"] and not found["Delete"]
+        assert (child(answer, "AirSync:Class") is not None) == device.legacy
+        adds += found["Add"]
+        if child(answer, "AirSync:MoreAvailable") is None:
+            return adds, pages
+
+
+@pytest.mark.parametrize("folder_type", list(CLASSES), ids=[c for c in CLASSES.values()])
+async def test_sync_pages_every_class_through_window_size(ready, live_server, folder_type):
+    folder = await folder_of(live_server, folder_type)
+    stored = {i.server_id: i for i in await items_of(live_server, folder_type)}
+    adds, pages = await sync_everything(ready, folder.id, CLASSES[folder_type])
+    assert pages == -(-len(stored) // WINDOW) and len(stored) > WINDOW
+    assert sorted(text(a, "AirSync:ServerId") for a in adds) == sorted(stored)
+    for add in adds:
+        item = stored[text(add, "AirSync:ServerId")]
+        data = child(add, "AirSync:ApplicationData")
+        if folder_type is FolderType.CONTACTS:
+            assert text(data, "Contacts:FileAs") == item.data.get("FileAs"), pretty(add)
+        else:
+            tag = "Email:Subject" if folder_type is FolderType.INBOX else \
+                f"{CLASSES[folder_type]}:Subject"
+            assert text(data, tag) == item.data["Subject"], pretty(add)
+        body = child(data, "AirSyncBase:Body")
+        if item.body_text:
+            assert text(body, "AirSyncBase:Type") == "1"
+            assert len(text(body, "AirSyncBase:Data") or "") <= 200
+    idle = await ready.sync(folder.id, CLASSES[folder_type], window=WINDOW)
+    assert server_commands(idle) == {"Add": [], "Change": [], "Delete": []}
+
+
+# --- the client's own changes, and estimates ------------------------------------------------
+async def deliver(live_server, subject, address="alice@contoso.com", body="Pushed to you."):
+    status, added = await live_server.admin("POST", f"/users/{address}/messages", {
+        "from": "Dave Lee <dave@example.com>", "subject": subject, "body": body})
+    assert status == 201, added
+    return added["server_id"]
+
+
+async def synced(device, live_server, folder_type):
+    """The folder synced to its end; returns its id."""
+    folder = await folder_of(live_server, folder_type)
+    await sync_everything(device, folder.id, CLASSES[folder_type], window=100)
+    return folder.id
+
+
+async def test_client_add_change_and_delete_reach_the_store(ready, live_server):
+    contacts = await synced(ready, live_server, FolderType.CONTACTS)
+    add = E("AirSync:Add", E("AirSync:ClientId", "new-contact-1"), E(
+        "AirSync:ApplicationData", E("Contacts:Email1Address", "erin@example.com"),
+        E("Contacts:FileAs", "Young, Erin"), E("Contacts:FirstName", "Erin"),
+        E("Contacts:LastName", "Young")))
+    answer = await ready.sync(contacts, "Contacts", commands=[add])
+    response = answer.find("{AirSync:}Responses/{AirSync:}Add")
+    assert text(response, "AirSync:ClientId") == "new-contact-1", pretty(answer)
+    assert text(response, "AirSync:Status") == "1"
+    new_id = text(response, "AirSync:ServerId")
+    user = await live_server.store.get_user(ready.user)
+    assert (await live_server.store.get_item(user.id, new_id)).data["FileAs"] == "Young, Erin"
+
+    change = E("AirSync:Change", E("AirSync:ServerId", new_id), E(
+        "AirSync:ApplicationData", E("Contacts:Email1Address", "erin@example.com"),
+        E("Contacts:FileAs", "Young, Erin"), E("Contacts:FirstName", "Erin"),
+        E("Contacts:LastName", "Young"), E("Contacts:JobTitle", "Buyer")))
+    answer = await ready.sync(contacts, "Contacts", commands=[change])
+    assert child(answer, "AirSync:Responses") is None, pretty(answer)  # a Change that worked
+    assert (await live_server.store.get_item(user.id, new_id)).data["JobTitle"] == "Buyer"
+
+    inbox = await synced(ready, live_server, FolderType.INBOX)
+    unread = next(i for i in await items_of(live_server, FolderType.INBOX) if not i.read)
+    read = E("AirSync:Change", E("AirSync:ServerId", unread.server_id),
+             E("AirSync:ApplicationData", E("Email:Read", "1")))
+    await ready.sync(inbox, "Email", commands=[read])
+    assert (await live_server.store.get_item(user.id, unread.server_id)).read
+
+    tasks = await synced(ready, live_server, FolderType.TASKS)
+    doomed = (await items_of(live_server, FolderType.TASKS))[0]
+    answer = await ready.sync(tasks, "Tasks",
+                              commands=[E("AirSync:Delete", E("AirSync:ServerId", doomed.server_id))])
+    assert child(answer, "AirSync:Responses") is None, pretty(answer)
+    assert doomed.server_id not in {i.server_id for i in await items_of(live_server,
+                                                                         FolderType.TASKS)}
+    # None of the device's own changes comes back to it.
+    for folder_id, item_class in ((contacts, "Contacts"), (inbox, "Email"), (tasks, "Tasks")):
+        echo = await ready.sync(folder_id, item_class)
+        assert server_commands(echo) == {"Add": [], "Change": [], "Delete": []}, pretty(echo)
+
+
+def estimate_request(device, folder_id, item_class) -> etree._Element:
+    """GetItemEstimate for one collection: 12.1 names the Class and puts FilterType on the
+    collection, 14.1 puts it in Options."""
+    collection = E("GetItemEstimate:Collection")
+    if device.legacy:
+        sub(collection, "GetItemEstimate:Class", item_class)
+        sub(collection, "GetItemEstimate:CollectionId", folder_id)
+        sub(collection, "AirSync:FilterType", "0")
+        sub(collection, "AirSync:SyncKey", device.sync_keys[folder_id])
+    else:
+        sub(collection, "AirSync:SyncKey", device.sync_keys[folder_id])
+        sub(collection, "GetItemEstimate:CollectionId", folder_id)
+        collection.append(E("AirSync:Options", E("AirSync:FilterType", "0")))
+    return E("GetItemEstimate:GetItemEstimate", E("GetItemEstimate:Collections", collection))
+
+
+async def test_get_item_estimate_counts_what_the_next_sync_brings(ready, live_server):
+    inbox = await synced(ready, live_server, FolderType.INBOX)
+    for subject in ("First of two", "Second of two"):
+        await deliver(live_server, subject)
+    reply = await ready.send("GetItemEstimate", estimate_request(ready, inbox, "Email"))
+    response = child(reply.document, "GetItemEstimate:Response")
+    assert text(response, "GetItemEstimate:Status") == "1", pretty(reply.document)
+    counted = response.find("{GetItemEstimate:}Collection")
+    assert text(counted, "GetItemEstimate:CollectionId") == inbox
+    assert text(counted, "GetItemEstimate:Estimate") == "2"
+    answer = await ready.sync(inbox, "Email", window=10)
+    subjects = [text(child(a, "AirSync:ApplicationData"), "Email:Subject")
+                for a in server_commands(answer)["Add"]]
+    assert subjects == ["First of two", "Second of two"]
+
+
+# --- fetching -------------------------------------------------------------------------------
+async def attachment_from_sync(device, live_server):
+    """The Inbox synced; the first mail that has an attachment, and the attachment's
+    FileReference as the Sync answer gave it."""
+    inbox = await folder_of(live_server, FolderType.INBOX)
+    adds, _ = await sync_everything(device, inbox.id, "Email", window=100)
+    for add in adds:
+        reference = add.find(".//{AirSyncBase:}Attachment/{AirSyncBase:}FileReference")
+        if reference is not None:
+            user = await live_server.store.get_user(device.user)
+            return await live_server.store.get_item(user.id, text(add, "AirSync:ServerId")), \
+                reference.text
+    raise AssertionError("no mail with an attachment in the Inbox")
+
+
+async def test_attachments_by_get_attachment_or_item_operations(ready, live_server):
+    mail, reference = await attachment_from_sync(ready, live_server)
+    user = await live_server.store.get_user(ready.user)
+    _, content = await live_server.store.get_attachment(user.id, reference)
+    if ready.legacy:
+        reply = await ready.send("GetAttachment", params={"AttachmentName": reference})
+        assert reply.status == 200 and reply.body == content
+        assert reply.headers["Content-Type"].startswith(mail.attachments[0].content_type)
+        return
+    request = E("ItemOperations:ItemOperations", E(
+        "ItemOperations:Fetch", E("ItemOperations:Store", "Mailbox"),
+        E("AirSync:CollectionId", mail.folder_id), E("AirSync:ServerId", mail.server_id),
+        E("ItemOperations:Options", E("AirSyncBase:BodyPreference",
+                                      E("AirSyncBase:Type", "1")))), E(
+        "ItemOperations:Fetch", E("ItemOperations:Store", "Mailbox"),
+        E("AirSyncBase:FileReference", reference)))
+    reply = await ready.send("ItemOperations", request)
+    assert reply.status_of() == "1", pretty(reply.document)
+    item, attachment = reply.document.findall("{ItemOperations:}Response/{ItemOperations:}Fetch")
+    assert text(item, "ItemOperations:Status") == "1"
+    assert text(item, "AirSync:ServerId") == mail.server_id
+    properties = child(item, "ItemOperations:Properties")
+    assert text(properties, "Email:Subject") == mail.data["Subject"]
+    assert text(child(properties, "AirSyncBase:Body"), "AirSyncBase:Data") == mail.body_text
+    assert text(attachment, "ItemOperations:Status") == "1"
+    assert text(attachment, "AirSyncBase:FileReference") == reference
+    data = text(child(attachment, "ItemOperations:Properties"), "ItemOperations:Data")
+    assert base64.b64decode(data) == content
+
+
+# --- sending --------------------------------------------------------------------------------
+def message(to, subject, body="Sent through libwbxml.") -> bytes:
+    mail = EmailMessage()
+    mail["From"] = "Alice Wood <alice@contoso.com>"
+    mail["To"] = to
+    mail["Subject"] = subject
+    mail.set_content(body)
+    return mail.as_bytes().replace(b"\n", b"\r\n")
+
+
+def compose(command, mime, client_id, source=None) -> etree._Element:
+    """A 14.1 ComposeMail document; ``source`` is (folder id, item id) for a reply."""
+    root = E(f"ComposeMail:{command}", E("ComposeMail:ClientId", client_id))
+    if source is not None:
+        root.append(E("ComposeMail:Source", E("ComposeMail:FolderId", source[0]),
+                      E("ComposeMail:ItemId", source[1])))
+    sub(root, "ComposeMail:SaveInSentItems")
+    set_opaque(sub(root, "ComposeMail:Mime"), mime)
+    return root
+
+
+async def test_send_mail_reaches_bob_and_sent_items(ready, live_server):
+    mime = message("Bob Kelly <bob@contoso.com>", f"Hello from {ready.version}")
+    if ready.legacy:
+        reply = await ready.send("SendMail", raw=mime, content_type="message/rfc822",
+                                 params={"SaveInSent": "T"})
+    else:
+        reply = await ready.send("SendMail", compose("SendMail", mime, "send-1"))
+    assert (reply.status, reply.document) == (200, None), pretty(reply.document)
+    received = (await items_of(live_server, FolderType.INBOX, "bob@contoso.com"))[-1]
+    assert received.data["Subject"] == f"Hello from {ready.version}"
+    assert "Sent through libwbxml." in received.body_text
+    sent = await items_of(live_server, FolderType.SENT_ITEMS)
+    assert [s.data["Subject"] for s in sent] == [f"Hello from {ready.version}"]
+
+
+async def test_smart_reply_quotes_the_original(ready, live_server):
+    original = (await items_of(live_server, FolderType.INBOX))[0]
+    mime = message("Bob Kelly <bob@contoso.com>", "Re: " + original.data["Subject"],
+                   "My answer.")
+    if ready.legacy:
+        reply = await ready.send("SmartReply", raw=mime, content_type="message/rfc822",
+                                 params={"ItemId": original.server_id,
+                                         "CollectionId": original.folder_id,
+                                         "SaveInSent": "T"})
+    else:
+        reply = await ready.send("SmartReply", compose(
+            "SmartReply", mime, "reply-1", (original.folder_id, original.server_id)))
+    assert (reply.status, reply.document) == (200, None), pretty(reply.document)
+    answer = (await items_of(live_server, FolderType.INBOX, "bob@contoso.com"))[-1]
+    assert answer.data["Subject"] == "Re: " + original.data["Subject"]
+    assert "My answer." in answer.body_text and "> " in answer.body_text
+    assert len(await items_of(live_server, FolderType.SENT_ITEMS)) == 1
+
+
+async def test_move_items_to_deleted_items(ready, live_server):
+    inbox = await folder_of(live_server, FolderType.INBOX)
+    deleted = await folder_of(live_server, FolderType.DELETED_ITEMS)
+    moving = (await items_of(live_server, FolderType.INBOX))[:2]
+    request = E("Move:MoveItems", *(E("Move:Move", E("Move:SrcMsgId", m.server_id),
+                                      E("Move:SrcFldId", inbox.id), E("Move:DstFldId", deleted.id))
+                                    for m in moving))
+    reply = await ready.send("MoveItems", request)
+    responses = reply.document.findall("{Move:}Response")
+    assert [text(r, "Move:SrcMsgId") for r in responses] == [m.server_id for m in moving]
+    assert all(text(r, "Move:Status") == "3" for r in responses), pretty(reply.document)
+    there = {i.server_id: i for i in await items_of(live_server, FolderType.DELETED_ITEMS)}
+    assert [there[text(r, "Move:DstMsgId")].data["Subject"] for r in responses] == \
+        [m.data["Subject"] for m in moving]
