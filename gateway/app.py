@@ -17,6 +17,7 @@ from gateway.access import AccessService
 from gateway.admin import setup_admin
 from gateway.clock import Clock
 from gateway.config import Config, with_admin_token
+from gateway.crossprocess import Coordination
 from gateway.pushhub import PushHub
 from gateway.services import SERVICES, Services
 from protocol.versions import SERVER_VERSION
@@ -27,6 +28,8 @@ log = logging.getLogger("easgate.app")
 
 CONFIG = web.AppKey("config", Config)
 GIVEN_STORE = web.AppKey("given_store", Store)
+# Push and scheduling shared with the other processes on a PostgreSQL database (issue 9).
+COORDINATION = web.AppKey("coordination", Coordination)
 
 # Room for request bodies beyond the EAS limit, so that the EAS handler (not aiohttp's
 # generic error) answers an oversized body, with its 413 and its reason header.
@@ -67,18 +70,24 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     given = app.get(GIVEN_STORE)
     store = given if given is not None else await open_store(config.db_url)
     try:
-        services = await _start_services(store, config)
+        coordination = await Coordination.open(store)
+        services = await _start_services(store, config, coordination)
         app[SERVICES] = services
+        if coordination is not None:
+            app[COORDINATION] = coordination
         try:
             yield
         finally:
+            if coordination is not None:
+                await coordination.close()
             await services.access.stop()
     finally:
         if given is None:
             await store.close()
 
 
-async def _start_services(store: Store, config: Config) -> Services:
+async def _start_services(store: Store, config: Config,
+                          coordination: Coordination | None) -> Services:
     if config.load_demo and not await store.list_tenants():
         await load_demo_tenant(store)
         log.info("empty database: demo tenant loaded")
@@ -86,10 +95,13 @@ async def _start_services(store: Store, config: Config) -> Services:
     await clock.load()
     if config.clock_mode is not None and clock.mode != config.clock_mode:
         await clock.set_mode(config.clock_mode)
-    pushhub = PushHub()
+    pushhub = coordination.pushhub if coordination is not None else PushHub()
     pushhub.attach(store)
     access = AccessService(store, clock, pushhub, config)
-    access.start()
+    if coordination is not None:
+        await coordination.start(clock, access)  # the scheduler runs while this process leads
+    else:
+        access.start()
     return Services(store=store, clock=clock, pushhub=pushhub, access=access, config=config)
 
 
