@@ -5,19 +5,22 @@
 
 Options override the configuration file, which overrides ``EASGATE_*`` variables' defaults
 (see gateway/config.py). On start it prints where it listens and the admin token; Ctrl-C
-(or SIGTERM) stops it cleanly. Errors are one line and a non-zero exit.
+(or SIGTERM) stops it cleanly. Errors are one line and a non-zero exit. With ``--workers N``
+(PostgreSQL only) N processes share the ports: see gateway/workers.py.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from aiohttp import web
 
+from gateway import workers as worker_processes
 from gateway.app import create_app
 from gateway.config import Config, ConfigError, with_admin_token
 from gateway.limits import runner_options
@@ -37,8 +40,8 @@ def serve_command(
     https: Annotated[str | None, typer.Option(
         "--https", help="HOST:PORT of the HTTPS listener, or off (default 127.0.0.1:8443).")] = None,
     workers: Annotated[int | None, typer.Option(
-        "--workers", help="Worker processes (1 while push wake-ups stay in one process).",
-        min=1)] = None,
+        "--workers", help="Worker processes sharing the ports (more than 1 needs "
+        "PostgreSQL).", min=1)] = None,
     admin_token: Annotated[str | None, typer.Option(
         "--admin-token", help="Bearer token of the admin API (default: made once, kept "
         "in ./var/admin-token).")] = None,
@@ -57,6 +60,8 @@ def serve_command(
         _fail(str(exc))
     _setup_logging(config)
     try:
+        if config.workers > 1:
+            raise typer.Exit(worker_processes.run(config, _announce))
         asyncio.run(_serve(config))
     except (ConfigError, StoreError) as exc:
         _fail(str(exc))
@@ -74,25 +79,37 @@ def _setup_logging(config: Config) -> None:
 def _check(config: Config) -> None:
     if config.http is None and config.https is None:
         raise ConfigError("both listeners are off: give --http or --https")
-    if config.workers != 1:
-        # Held Pings are woken by an in-process push hub; a second process would not hear
-        # changes made in the first, so Pings there would miss new mail.
-        raise ConfigError("--workers: only 1 worker process is supported, because Ping "
-                          "wake-ups do not yet cross processes")
+    worker_processes.check_shareable(config)
 
 
-async def _serve(config: Config) -> None:
+def serve_worker(config: Config, number: int, on_ready: Callable[[], None]) -> None:
+    """One process of ``--workers N`` (gateway/workers.py): the ports are shared."""
+    _setup_logging(config)
+    try:
+        asyncio.run(_serve(config, reuse_port=True, on_ready=on_ready))
+    except (ConfigError, StoreError) as exc:
+        _fail(f"worker {number}: {exc}")
+    except OSError as exc:
+        _fail(f"worker {number} cannot listen: {exc.strerror or exc}")
+
+
+async def _serve(config: Config, *, reuse_port: bool = False,
+                 on_ready: Callable[[], None] | None = None) -> None:
     context = server_context(config) if config.https is not None else None
     runner = web.AppRunner(create_app(config), handle_signals=False, access_log=None,
                            **runner_options(config))  # header sizes and timeout
     await runner.setup()
     try:
         if config.http is not None:
-            await web.TCPSite(runner, config.http.host, config.http.port).start()
+            await web.TCPSite(runner, config.http.host, config.http.port,
+                              reuse_port=reuse_port or None).start()
         if config.https is not None:
             await web.TCPSite(runner, config.https.host, config.https.port,
-                              ssl_context=context).start()
-        _announce(config)
+                              ssl_context=context, reuse_port=reuse_port or None).start()
+        if on_ready is None:
+            _announce(config)
+        else:
+            on_ready()  # the parent of the workers announces once all serve
         await _until_stopped()
     finally:
         await runner.cleanup()
