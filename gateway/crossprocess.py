@@ -33,7 +33,7 @@ import asyncpg
 from sqlalchemy import text
 
 from gateway.pushhub import PushHub
-from store.api import Store
+from store.api import Store, StoreError
 
 if TYPE_CHECKING:
     from gateway.access import AccessService
@@ -295,10 +295,16 @@ class Coordination:
 
         self._clock, self._access = clock, access
         clock.on_change(lambda: self.bridge.send(clock_message(self.bridge.origin)))
-        await self.bridge.start()
         self.leader = Leader(self.database, on_gain=access.start, on_loss=access.stop)
         access.device_guard = self.leader.device
-        await self.leader.start()
+        try:
+            await self.bridge.start()
+            await self.leader.start()
+        except BaseException as exc:
+            await self.close()
+            if isinstance(exc, (OSError, TimeoutError, asyncpg.PostgresError)):
+                raise StoreError(f"cannot open the cross-process connection: {exc}") from None
+            raise
 
     async def close(self) -> None:
         if self.leader is not None:
