@@ -5,6 +5,7 @@ changes, estimates, fetches, sending, replying, moving, push, search, settings, 
 and meeting responses, each in the shapes of its version."""
 from __future__ import annotations
 
+import asyncio
 import base64
 from email.message import EmailMessage
 
@@ -354,3 +355,146 @@ async def test_move_items_to_deleted_items(ready, live_server):
     there = {i.server_id: i for i in await items_of(live_server, FolderType.DELETED_ITEMS)}
     assert [there[text(r, "Move:DstMsgId")].data["Subject"] for r in responses] == \
         [m.data["Subject"] for m in moving]
+
+
+# --- push -----------------------------------------------------------------------------------
+def ping_request(heartbeat, *folder_ids) -> etree._Element:
+    return E("Ping:Ping", E("Ping:HeartbeatInterval", str(heartbeat)), E("Ping:Folders", *(
+        E("Ping:Folder", E("Ping:Id", f), E("Ping:Class", "Email")) for f in folder_ids)))
+
+
+async def held_ping(device, live_server, *folder_ids):
+    """A Ping sent and held by the server (its answer is the task's result)."""
+    task = asyncio.create_task(device.send("Ping", ping_request(600, *folder_ids), timeout=20))
+    for _ in range(100):
+        if live_server.services.pushhub.waiting_count():
+            return task
+        assert not task.done(), pretty((await task).document)
+        await asyncio.sleep(0.05)
+    raise AssertionError("the Ping was not held")
+
+
+async def test_ping_is_woken_by_a_mail_delivered_through_the_admin_api(ready, live_server):
+    inbox = await synced(ready, live_server, FolderType.INBOX)
+    ping = await held_ping(ready, live_server, inbox)
+    await deliver(live_server, "Wake up")
+    reply = await asyncio.wait_for(ping, 10)
+    assert reply.status_of() == "2"
+    assert [f.text for f in reply.document.find("{Ping:}Folders")] == [inbox]
+    adds = server_commands(await ready.sync(inbox, "Email", window=10))["Add"]
+    assert [text(child(a, "AirSync:ApplicationData"), "Email:Subject") for a in adds] == \
+        ["Wake up"]
+
+
+async def test_a_folder_made_on_the_server_wakes_the_ping_with_status_7(ready, live_server):
+    inbox = await synced(ready, live_server, FolderType.INBOX)
+    ping = await held_ping(ready, live_server, inbox)
+    user = await live_server.store.get_user(ready.user)
+    made = await live_server.store.create_folder(user.id, "0", "Receipts", FolderType.USER_MAIL)
+    assert (await asyncio.wait_for(ping, 10)).status_of() == "7"
+    assert list(await ready.folder_sync()) == [made.id]
+
+
+# --- search, settings, recipients, meetings -------------------------------------------------
+def search(store_name, query, *options) -> etree._Element:
+    return E("Search:Search", E("Search:Store", E("Search:Name", store_name),
+                                E("Search:Query", query),
+                                E("Search:Options", E("Search:Range", "0-9"), *options)))
+
+
+async def test_search_the_mailbox_and_the_gal(ready, live_server):
+    inbox = await folder_of(live_server, FolderType.INBOX)
+    query = E("Search:And", E("AirSync:Class", "Email"), E("AirSync:CollectionId", inbox.id),
+              E("Search:FreeText", "budget"))
+    reply = await ready.send("Search", search("Mailbox", query, E("Search:RebuildResults"),
+                                              E("AirSyncBase:BodyPreference",
+                                                E("AirSyncBase:Type", "1"),
+                                                E("AirSyncBase:TruncationSize", "100"))))
+    assert reply.status_of() == "1" and reply.status_of("Response/Store") == "1"
+    store = reply.document.find("{Search:}Response/{Search:}Store")
+    results = store.findall("{Search:}Result")
+    subjects = [text(child(r, "Search:Properties"), "Email:Subject") for r in results]
+    assert subjects and all("budget" in s.lower() for s in subjects), pretty(reply.document)
+    assert int(text(store, "Search:Total")) == len(results)
+    assert {text(r, "AirSync:CollectionId") for r in results} == {inbox.id}
+
+    reply = await ready.send("Search", search("GAL", "carol"))
+    store = reply.document.find("{Search:}Response/{Search:}Store")
+    assert text(store, "Search:Status") == "1", pretty(reply.document)
+    found = [child(r, "Search:Properties") for r in store.findall("{Search:}Result")]
+    assert [(text(p, "GAL:DisplayName"), text(p, "GAL:EmailAddress")) for p in found] == \
+        [("Carol Martinez", "carol@contoso.com")]
+
+
+async def test_settings_oof_user_information_and_device_information(ready, live_server):
+    oof = E("Settings:Oof", E("Settings:Set", E("Settings:OofState", "1"), E(
+        "Settings:OofMessage", E("Settings:AppliesToInternal"), E("Settings:Enabled", "1"),
+        E("Settings:ReplyMessage", "Back on Monday."), E("Settings:BodyType", "Text"))))
+    requests = [oof, E("Settings:UserInformation", E("Settings:Get"))]
+    if ready.legacy:  # 12.1 sends DeviceInformation here, not in Provision
+        requests.append(device_information(ready))
+    reply = await ready.send("Settings", E("Settings:Settings", *requests))
+    assert reply.status_of() == "1" and reply.status_of("Oof") == "1", pretty(reply.document)
+    got = child(child(reply.document, "Settings:UserInformation"), "Settings:Get")
+    if ready.legacy:
+        assert text(child(got, "Settings:EmailAddresses"), "Settings:SmtpAddress") == ready.user
+        assert reply.status_of("DeviceInformation") == "1"
+    else:
+        account = got.find("{Settings:}Accounts/{Settings:}Account")
+        assert text(account, "Settings:UserDisplayName") == "Alice Wood"
+        assert text(child(account, "Settings:EmailAddresses"),
+                    "Settings:PrimarySmtpAddress") == ready.user
+    stored = await live_server.store.get_device(
+        (await live_server.store.get_user(ready.user)).id, ready.device_id)
+    assert stored.model == "Lumia 920"  # from Provision (14.1) or Settings (12.1)
+
+    reply = await ready.send("Settings", E("Settings:Settings", E(
+        "Settings:Oof", E("Settings:Get", E("Settings:BodyType", "Text")))))
+    got = reply.document.find("{Settings:}Oof/{Settings:}Get")
+    assert text(got, "Settings:OofState") == "1", pretty(reply.document)
+    assert "Back on Monday." in [text(m, "Settings:ReplyMessage")
+                                 for m in got.findall("{Settings:}OofMessage")]
+
+
+async def test_resolve_recipients_with_availability_from_14_0(ready):
+    request = E("ResolveRecipients:ResolveRecipients", E("ResolveRecipients:To", "bob@contoso.com"))
+    if not ready.legacy:  # Availability came with 14.0
+        request.append(E("ResolveRecipients:Options", E(
+            "ResolveRecipients:Availability",
+            E("ResolveRecipients:StartTime", "2026-11-20T08:00:00.000Z"),
+            E("ResolveRecipients:EndTime", "2026-11-20T12:00:00.000Z"))))
+    reply = await ready.send("ResolveRecipients", request)
+    assert reply.status_of() == "1", pretty(reply.document)
+    response = child(reply.document, "ResolveRecipients:Response")
+    assert text(response, "ResolveRecipients:To") == "bob@contoso.com"
+    assert text(response, "ResolveRecipients:Status") == "1"
+    recipient = child(response, "ResolveRecipients:Recipient")
+    assert (text(recipient, "ResolveRecipients:DisplayName"),
+            text(recipient, "ResolveRecipients:EmailAddress")) == ("Bob Kelly", "bob@contoso.com")
+    availability = child(recipient, "ResolveRecipients:Availability")
+    if ready.legacy:
+        assert availability is None
+    else:
+        assert text(availability, "ResolveRecipients:Status") == "1"
+        busy = text(availability, "ResolveRecipients:MergedFreeBusy")
+        assert len(busy) == 8 and set(busy) <= set("01234"), busy
+
+
+async def test_meeting_response_accepts_a_calendar_event(ready, live_server):
+    calendar = await synced(ready, live_server, FolderType.CALENDAR)
+    event = next(e for e in await items_of(live_server, FolderType.CALENDAR)
+                 if not e.data.get("Recurrence"))
+    reply = await ready.send("MeetingResponse", E(
+        "MeetingResponse:MeetingResponse", E(
+            "MeetingResponse:Request", E("MeetingResponse:UserResponse", "1"),
+            E("MeetingResponse:CollectionId", calendar),
+            E("MeetingResponse:RequestId", event.server_id))))
+    result = child(reply.document, "MeetingResponse:Result")
+    assert text(result, "MeetingResponse:Status") == "1", pretty(reply.document)
+    assert text(result, "MeetingResponse:RequestId") == event.server_id
+    user = await live_server.store.get_user(ready.user)
+    accepted = await live_server.store.get_item(user.id, event.server_id)
+    assert (accepted.data["ResponseType"], accepted.data["BusyStatus"]) == (3, 2)
+    changed = server_commands(await ready.sync(calendar, "Calendar", window=10))
+    assert event.server_id in {text(c, "AirSync:ServerId")
+                               for c in changed["Add"] + changed["Change"]}
