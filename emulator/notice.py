@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from emulator.items import ItemView
 
@@ -43,8 +42,3 @@ def find_notice(item: ItemView) -> Notice | None:
         return None
     return Notice(item.server_id, item.title, item.sender, links.get("keep"), links.get("outlook"))
 
-
-def rebase(url: str, base: str) -> str:
-    """``url`` with the scheme and host of ``base`` (path and query kept)."""
-    target, origin = urlsplit(url), urlsplit(base)
-    return urlunsplit((origin.scheme, origin.netloc, target.path, target.query, ""))

@@ -26,7 +26,7 @@ from emulator.choice import ChoiceOutcome, follow_choice_link
 from emulator.client import EASClient, Exchange
 from emulator.documents import Folder, SyncOptions
 from emulator.items import ItemView, apply_change, read_item
-from emulator.notice import Notice, find_notice, rebase
+from emulator.notice import Notice, find_notice
 from emulator.profiles import PROBE_PREFIX
 from protocol import status as eas
 from protocol.versions import at_least
@@ -400,15 +400,12 @@ class Session:
         return self.outcome
 
     # --- what the person does -------------------------------------------------------------
-    async def choose(self, choice: str, *, link_base: str | None = None) -> ChoiceOutcome:
+    async def choose(self, choice: str) -> ChoiceOutcome:
         """Follow the notice's link for ``choice`` (keep|outlook) as a person would, then sync
-        the Inbox as the app does when it next wakes. ``link_base`` sends the link to another
-        scheme and host (a server on a free port that could not name it in the notice)."""
+        the Inbox as the app does when it next wakes."""
         url = self.notice.link(choice) if self.notice else None
         if url is None:
             raise SessionError(f"no notice with a {choice!r} link has been seen")
-        if link_base:
-            url = rebase(url, link_base)
         outcome = await follow_choice_link(self.client.http, url)
         self.chosen = choice
         self._note("choice", f"opened {url} (HTTP {outcome.page_status}), "

@@ -43,7 +43,7 @@ async def test_outlook_is_never_quarantined(recommend_all, play, profile_name):
 
 async def test_choosing_keep_on_the_page_releases_the_mailbox(recommend_all, play):
     session = await play("iphone-mail")
-    outcome = await session.choose("keep", link_base=recommend_all.http_url)
+    outcome = await session.choose("keep")
     assert outcome.page_status == 200 and outcome.submit_status < 400
     assert session.outcome == "synced"
     assert len(session.inbox.items) >= 31  # the whole Inbox, the notice kept as ordinary mail
@@ -54,7 +54,7 @@ async def test_choosing_keep_on_the_page_releases_the_mailbox(recommend_all, pla
 
 async def test_choosing_outlook_keeps_the_app_in_quarantine(recommend_all, play):
     session = await play("android-gmail")
-    await session.choose("outlook", link_base=recommend_all.http_url)
+    await session.choose("outlook")
     assert session.outcome == "quarantined"
     assert list(session.inbox.items) == [session.notice.server_id]
 
