@@ -36,3 +36,4 @@ class Exchange:
     duration_s: float = 0.0  # real time from arrival to the answer
     error: str | None = None  # one line, when the request failed unexpectedly
     notes: dict[str, Any] = field(default_factory=dict)  # a command's trace_note
+    fault: Any = None  # the fault injected into this exchange (gateway.faults.Injection)

@@ -15,9 +15,11 @@ The order of the checks is the contract (docs/architecture.md, SPEC §7):
    protocol-error status;
 4. the access decision (`services.access.on_request`): a blocked device gets Status 129
    (HTTP 403 on 12.1), whatever the command, Provision and Ping included;
-5. the provisioning check: no key Status 142, a wrong key 144 (HTTP 449 on 12.1), a pending
-   remote wipe 140; Provision and Ping are exempt;
-6. the command, over a `MailboxView`; its document is encoded to WBXML.
+5. fault injection (`gateway.faults`): a rule that fires may answer in the command's place
+   or alter the answer on its way out (delay, cut, corrupt, drop the connection);
+6. the provisioning check: a pending remote wipe 140 for every command but Provision; no
+   key Status 142, a wrong key 144 (HTTP 449 on 12.1), Provision and Ping exempt;
+7. the command, over a `MailboxView`; its document is encoded to WBXML.
 
 Every answer carries ``MS-Server-ActiveSync`` (added in gateway/app.py for every response),
 and every exchange is handed to ``services.observers``. An unexpected exception is one
@@ -32,7 +34,7 @@ import time
 from aiohttp import web
 from lxml import etree
 
-from gateway import commands, limits
+from gateway import commands, faults, limits
 from gateway.access import ClientIdentity
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.config import Config
@@ -100,6 +102,8 @@ async def activesync(request: web.Request) -> web.StreamResponse:
         response = plain_response(500, "internal server error")
     exchange.response_status = response.status
     exchange.response_headers = dict(response.headers)
+    if exchange.fault is not None:
+        response = await exchange.fault.deliver(request, response, exchange)
     exchange.duration_s = time.perf_counter() - started
     await _tell_observers(services, exchange)
     return response
@@ -122,6 +126,11 @@ async def _serve(request: web.Request, services: Services, exchange: Exchange) -
     device = await services.access.on_request(user, _identity(eas, document))
     exchange.device_pk = device.id
     _check_access(eas, device)
+    exchange.fault = await faults.consult(request.app, exchange)
+    if exchange.fault is not None:
+        replaced = await exchange.fault.before_command(eas, services, device)
+        if replaced is not None:
+            raise Refusal(replaced.response, replaced.document)
     _check_provisioning(eas, device)
     result = await _run(eas, document, body, user, device, services)
     exchange.notes.update(result.trace_note)
@@ -214,11 +223,12 @@ def _check_access(eas: EASRequest, device: Device) -> None:
 
 
 def _check_provisioning(eas: EASRequest, device: Device) -> None:
+    if device.wipe != "none" and eas.command != "Provision":
+        # The client must Provision to receive the wipe directive (MS-ASPROV 3.2.5.1.2.2);
+        # a held Ping is no exception, or a device in its Ping loop would never hear it.
+        raise _failure(eas, GlobalStatus.REMOTE_WIPE_REQUESTED, "remote wipe requested")
     if eas.command in PROVISIONING_EXEMPT:
         return
-    if device.wipe in ("pending", "account-pending"):
-        # The client must Provision to receive the wipe directive (MS-ASPROV 3.2.5.1.2.2).
-        raise _failure(eas, GlobalStatus.REMOTE_WIPE_REQUESTED, "remote wipe requested")
     if eas.policy_key is None:
         raise _failure(eas, GlobalStatus.DEVICE_NOT_PROVISIONED, "no policy key")
     if eas.policy_key != device.policy_key:

@@ -19,6 +19,10 @@ MODES = ["off", "outlook-only", "recommend-all", "prompt-new-once"]
 STATES = ["allowed", "pending", "quarantined", "blocked", "wipe-pending", "wiped"]
 LEVELS = ["allow", "block", "quarantine"]
 RULE_FIELDS = ["UserAgent", "DeviceType", "DeviceModel", "DeviceOS"]
+FAULT_ACTIONS = ["http", "status", "delay", "slow", "truncate", "corrupt", "drop-before",
+                 "drop-after", "reset-state"]
+THROTTLE_REASONS = ["CommandFrequency", "RecentCommands", "DeviceQuarantined",
+                    "ConcurrentConnections", "MaxDevicePartnership"]
 
 
 # --- schema shorthands ------------------------------------------------------------------
@@ -160,6 +164,58 @@ SCHEMAS: dict[str, Any] = {
     }),
     "ItemAdded": _answer({"server_id": _string(), "folder_id": _string(),
                           "subject": _nullable(_string())}),
+    "NewFault": _object({
+        "action": _string(enum=FAULT_ACTIONS),
+        "user": _string(format="email", maxLength=320),
+        "device_id": _string(minLength=1, maxLength=320),
+        "device_type": _string(minLength=1, maxLength=320),
+        "command": _string(description="an EAS command, any case, e.g. Sync"),
+        "status": {"type": "integer", "description": "http: the HTTP status; status: the "
+                   "command's EAS Status"},
+        "retry_after": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "throttle": _string(enum=THROTTLE_REASONS),
+        "location": _string(format="uri"),
+        "ms": {"type": "integer", "minimum": 1, "maximum": 600000},
+        "bytes_per_s": {"type": "integer", "minimum": 1},
+        "bytes": {"type": "integer", "minimum": 0},
+        "after": {"type": "integer", "minimum": 0},
+        "count": {"type": "integer", "minimum": 1},
+        "probability": {"type": "number", "minimum": 0, "maximum": 1},
+        "seed": {"type": "integer", "minimum": 0},
+        "starts_at": _time(),
+        "expires_at": _time(),
+        "note": _string(maxLength=255),
+    }, ["action"]),
+    "Fault": _object({
+        "id": {"type": "integer"},
+        "action": _string(enum=FAULT_ACTIONS),
+        "user": _nullable(_string()),
+        "device_id": _nullable(_string()),
+        "device_type": _nullable(_string()),
+        "command": _nullable(_string()),
+        "after": {"type": "integer"},
+        "count": _nullable({"type": "integer"}),
+        "probability": {"type": "number"},
+        "seed": {"type": "integer"},
+        "starts_at": _time(nullable=True),
+        "expires_at": _time(nullable=True),
+        "note": _string(),
+        "created_at": _time(nullable=True),
+        "seen": {"type": "integer"},
+        "fired": {"type": "integer"},
+        "active": {"type": "boolean"},
+        "retired_at": _time(nullable=True),
+        "summary": _string(),
+    }, ["id", "action", "user", "device_id", "device_type", "command", "after", "count",
+        "probability", "seed", "starts_at", "expires_at", "note", "created_at", "seen",
+        "fired", "active", "retired_at", "summary"], closed=False),
+    "Deleted": _answer({"deleted": {"type": "integer"}}),
+    "WipeOrder": _object({"account_only": {"type": "boolean"}}),
+    "Wipe": _object({
+        "id": {"type": "integer"},
+        "state": _string(enum=STATES),
+        "wipe": _string(enum=["none", "pending", "account-pending", "wiped"]),
+    }, ["id", "state", "wipe"], closed=False),
 }
 
 
@@ -172,6 +228,8 @@ def _path_param(name: str, schema: dict[str, Any], description: str) -> dict[str
 DOMAIN = _path_param("domain", _string(), "the tenant's mail domain, e.g. contoso.com")
 DEVICE = _path_param("pk", {"type": "integer", "format": "int64", "minimum": 1},
                      "the device's id")
+FAULT_RULE = _path_param("rule_id", {"type": "integer", "format": "int64", "minimum": 1},
+                         "the fault rule's id")
 ADDRESS = _path_param("address", _string(), "the user's address, e.g. alice@contoso.com")
 
 
@@ -250,6 +308,23 @@ PATHS: dict[str, dict[str, Any]] = {
     "/devices/{pk}/trace": {
         "get": _op("The device's last exchanges, decoded, newest last (credentials "
                    "redacted).", _list_of("TraceEntry"), params=(DEVICE,)),
+    },
+    "/faults": {
+        "get": _op("Every fault injection rule, retired ones too, with what each has counted "
+                   "and fired.", _list_of("Fault")),
+        "post": _op("Add a fault rule; 400 naming the field when it cannot be kept.",
+                    _ref("Fault"), body="NewFault", status="201"),
+        "delete": _op("Remove every fault rule.", _ref("Deleted")),
+    },
+    "/faults/{rule_id}": {
+        "delete": _op("Remove one fault rule.", _ref("Deleted"), params=(FAULT_RULE,)),
+    },
+    "/devices/{pk}/wipe": {
+        "post": _op("Order a remote wipe (MS-ASPROV), account-only on EAS 16.1; delivered at "
+                    "the device's next Provision.", _ref("Wipe"), body="WipeOrder",
+                    params=(DEVICE,)),
+        "delete": _op("Cancel a pending wipe, or clear a completed one.", _ref("Wipe"),
+                      params=(DEVICE,)),
     },
     "/users": {
         "post": _op("Create a user with the standard folders.", _ref("User"), body="NewUser",

@@ -7,15 +7,18 @@
    ``Status``: answered with the *final* key, which the device sends as ``X-MS-PolicyKey``
    from then on (the dispatcher compares it with ``device.policy_key``).
 
-A pending remote wipe (SPEC §8, MS-ASPROV 3.2.5.1.2.2) turns any Provision into the wipe
-directive; the client's acknowledgment (``RemoteWipe/Status``) is recorded here. Reading
-the DeviceInformation is the access service's job (it sees it before deciding); this
-command only answers its Status.
+A remote wipe (SPEC §8, MS-ASPROV 3.2.5.1.2.2; gateway/remote_wipe.py) turns any Provision
+into the wipe directive — ``RemoteWipe``, or ``AccountOnlyRemoteWipe`` when only the account
+is to go (16.1) — and a wiped device hears it again whenever it comes back; the client's
+acknowledgment (``RemoteWipe/Status`` or ``AccountOnlyRemoteWipe/Status``) is recorded.
+Reading the DeviceInformation is the access service's job (it sees it before deciding);
+this command only answers its Status.
 """
 from __future__ import annotations
 
 from lxml import etree
 
+from gateway import remote_wipe
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.deviceinfo import find_device_information
 from gateway.errors import CommandFailure
@@ -25,8 +28,6 @@ from protocol.status import PolicyStatus, ProvisionStatus, SettingsStatus
 from protocol.xml import E, child, sub, text
 from store import Device
 
-WIPE_PENDING = ("pending", "account-pending")
-
 
 async def handle(ctx: CommandContext) -> CommandResult:
     document = ctx.document
@@ -35,8 +36,8 @@ async def handle(ctx: CommandContext) -> CommandResult:
     if child(document, "Provision:RemoteWipe") is not None or child(
             document, "Provision:AccountOnlyRemoteWipe") is not None:
         return await _wipe_acknowledged(ctx, document)
-    if ctx.device.wipe in WIPE_PENDING:
-        return CommandResult(document=_wipe_directive(ctx.device, ctx.version))
+    if ctx.device.wipe != "none":
+        return CommandResult(document=_wipe_directive(ctx.device))
     policy = _policy(document)
     if policy is None:
         raise CommandFailure(ProvisionStatus.PROTOCOL_ERROR, "no Policies/Policy")
@@ -97,24 +98,21 @@ async def _acknowledgment(ctx: CommandContext, policy: etree._Element,
 
 
 # --- remote wipe -----------------------------------------------------------------------------
-def _wipe_directive(device: Device, version: str) -> etree._Element:
-    """The wipe order: the whole device, or only this account (AccountOnlyRemoteWipe, 16.1)."""
+def _wipe_directive(device: Device) -> etree._Element:
+    """The wipe order: the whole device, or only this account (AccountOnlyRemoteWipe, which
+    an operator can only order for a 16.1 device)."""
     answer = E("Provision:Provision", E("Provision:Status", int(ProvisionStatus.SUCCESS)))
-    account_only = device.wipe == "account-pending" and versions.at_least(version, "16.1")
+    account_only = remote_wipe.ordered_account_only(device)
     sub(answer, "Provision:AccountOnlyRemoteWipe" if account_only else "Provision:RemoteWipe")
     return answer
 
 
 async def _wipe_acknowledged(ctx: CommandContext, document: etree._Element) -> CommandResult:
     element = child(document, "Provision:RemoteWipe")
+    account_only = element is None
     if element is None:
         element = child(document, "Provision:AccountOnlyRemoteWipe")
-    status = text(element, "Provision:Status")
-    if ctx.device.wipe in WIPE_PENDING and status == "1":
-        now = ctx.services.clock.now()
-        await ctx.services.store.update_device(ctx.device.id, wipe="wiped", policy_key=None,
-                                               pending_policy_key=None)
-        await ctx.services.store.add_event(ctx.device.id, now, "wiped",
-                                           {"kind": ctx.device.wipe})
+    await remote_wipe.acknowledge(ctx.services, ctx.device, account_only=account_only,
+                                  status=text(element, "Provision:Status"))
     return CommandResult(document=E("Provision:Provision",
                                     E("Provision:Status", int(ProvisionStatus.SUCCESS))))

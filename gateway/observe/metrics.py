@@ -99,6 +99,10 @@ class Metrics:
         self.store_errors = Counter(
             "easgate_store_errors", "Store operations that failed.", registry=self.registry
         )
+        self.faults_injected = Counter(
+            "easgate_faults_injected", "Faults injected on purpose (gateway/faults), by action.",
+            ["action"], registry=self.registry,
+        )
         self.devices = DeviceStateCollector()
         self.registry.register(self.devices)
 
@@ -114,6 +118,8 @@ class Metrics:
         self.latency.labels(command).observe(exchange.duration_s)
         if is_store_failure(exchange.error):
             self.store_errors.inc()
+        if exchange.fault is not None:
+            self.faults_injected.labels(exchange.fault.action).inc()
 
     async def on_audit(self, event: AuditEvent) -> None:
         if event.kind == NOTICE_SENT_KIND:

@@ -1,0 +1,188 @@
+"""Which rule, if any, fires on a request.
+
+The rules live in the store (they survive a restart and every worker sees them); the engine
+keeps the active ones in memory, indexed by (command, user) with a wildcard for each, so a
+request costs four dictionary look-ups however many rules there are. Rules changed through
+this engine take effect at once; rules changed by another process are picked up within
+``refresh_s`` (re-read in the background, never on a request's path).
+
+Firing: rules are consulted oldest first; each one whose match fields and time window fit
+counts the request in the store (``seen``), and fires when the request is past its first
+``after`` and the seeded draw for its position falls under ``probability``, taking one of its
+``count`` shots. The first rule that fires decides; later rules do not see the request.
+The draw is a hash of (seed, position), so a run of the same requests repeats the same
+faults, in any process and after a restart.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from store.api import Store
+from store.types import FaultRule
+
+log = logging.getLogger("easgate.faults")
+
+REFRESH_S = 1.0
+_ANY = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a rule is matched against (lower-cased by `of`)."""
+
+    user: str
+    device_id: str
+    device_type: str
+    command: str
+
+    @classmethod
+    def of(cls, user: str, device_id: str, device_type: str, command: str) -> Request:
+        return cls(user.lower(), device_id.lower(), device_type.lower(), command.lower())
+
+
+@dataclass(frozen=True)
+class Firing:
+    """A rule fired: ``shot`` is its how-manieth fault (1-based), ``position`` the request's
+    place among the rule's matching requests."""
+
+    rule: FaultRule
+    position: int
+    shot: int
+
+
+def draw(seed: int, position: int) -> float:
+    """The seeded draw in [0, 1) for a rule's ``position``-th eligible request."""
+    digest = hashlib.blake2b(f"{seed}:{position}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def fires(rule: FaultRule, seen: int) -> bool:
+    """Whether the rule's ``seen``-th matching request gets the fault (before counting its
+    shots): past ``after``, and the draw under ``probability``."""
+    position = seen - rule.after
+    if position <= 0:
+        return False
+    return rule.probability >= 1 or draw(rule.seed, position) < rule.probability
+
+
+def matches(rule: FaultRule, request: Request, now: datetime) -> bool:
+    return ((rule.user is None or rule.user == request.user)
+            and (rule.command is None or rule.command.lower() == request.command)
+            and (rule.device_id is None or rule.device_id == request.device_id)
+            and (rule.device_type is None or rule.device_type == request.device_type)
+            and (rule.starts_at is None or rule.starts_at <= now)
+            and (rule.expires_at is None or now < rule.expires_at))
+
+
+class RuleIndex:
+    """Active rules by (command, user), each possibly a wildcard."""
+
+    def __init__(self, rules: Iterable[FaultRule] = ()) -> None:
+        self.rules = sorted(rules, key=lambda r: r.id)
+        self.size = len(self.rules)
+        self._buckets: dict[tuple[str | None, str | None], list[FaultRule]] = defaultdict(list)
+        for rule in self.rules:
+            command = rule.command.lower() if rule.command else _ANY
+            self._buckets[(command, rule.user)].append(rule)
+
+    def without(self, rule_id: int) -> RuleIndex:
+        return RuleIndex(rule for rule in self.rules if rule.id != rule_id)
+
+    def candidates(self, request: Request) -> list[FaultRule]:
+        """Rules whose command and user fit, oldest first."""
+        if not self.size:
+            return []
+        found: list[FaultRule] = []
+        for key in ((request.command, request.user), (request.command, _ANY),
+                    (_ANY, request.user), (_ANY, _ANY)):
+            found.extend(self._buckets.get(key, ()))
+        if len(found) > 1:
+            found.sort(key=lambda r: r.id)
+        return found
+
+
+class FaultEngine:
+    def __init__(self, store: Store, *, refresh_s: float = REFRESH_S) -> None:
+        self.store = store
+        self.refresh_s = refresh_s
+        self._index = RuleIndex()
+        self._loaded_at = float("-inf")
+        self._reloading: asyncio.Task[None] | None = None
+
+    # --- the rule set ------------------------------------------------------------------
+    async def load(self) -> None:
+        """Read the active rules now (at start-up, and after this process changed them)."""
+        self._loaded_at = time.monotonic()
+        self._index = RuleIndex(await self.store.list_fault_rules(active_only=True))
+
+    async def add(self, rule: FaultRule) -> FaultRule:
+        added = await self.store.add_fault_rule(rule)
+        await self.load()
+        return added
+
+    async def delete(self, rule_id: int | None = None) -> int:
+        """One rule (NotFound when absent), or all of them."""
+        removed = await self.store.delete_fault_rules(rule_id)
+        await self.load()
+        return removed
+
+    async def stop(self) -> None:
+        if self._reloading is not None:
+            self._reloading.cancel()
+            await asyncio.gather(self._reloading, return_exceptions=True)
+
+    @property
+    def rule_count(self) -> int:
+        return self._index.size
+
+    # --- a request ---------------------------------------------------------------------
+    async def consult(self, request: Request, now: datetime) -> Firing | None:
+        """The fault this request gets, None for none (the common case costs no I/O)."""
+        self._refresh_if_stale()
+        for rule in self._index.candidates(request):
+            if not matches(rule, request, now):
+                continue
+            firing = await self._tally(rule, now)
+            if firing is not None:
+                return firing
+        return None
+
+    async def _tally(self, rule: FaultRule, now: datetime) -> Firing | None:
+        counted = await self.store.count_fault_match(rule.id)
+        if counted is None:  # retired or deleted meanwhile (maybe by another worker)
+            self._forget(rule.id)
+            return None
+        if not fires(counted, counted.seen):
+            return None
+        shot = await self.store.count_fault_fired(rule.id, now)
+        if shot is None or shot.retired_at is not None:
+            self._forget(rule.id)
+        if shot is None:
+            return None
+        return Firing(shot, counted.seen - counted.after, shot.fired)
+
+    def _forget(self, rule_id: int) -> None:
+        """A retired rule leaves the index at once (the store already says so)."""
+        self._index = self._index.without(rule_id)
+
+    def _refresh_if_stale(self) -> None:
+        if time.monotonic() - self._loaded_at >= self.refresh_s:
+            self._refresh_soon()
+
+    def _refresh_soon(self) -> None:
+        if self._reloading is None or self._reloading.done():
+            self._loaded_at = time.monotonic()  # one reload per period, even when it fails
+            self._reloading = asyncio.create_task(self._reload())
+
+    async def _reload(self) -> None:
+        try:
+            await self.load()
+        except Exception as error:  # keep the rules we have; the next period tries again
+            log.warning("fault rules not re-read: %s", error)
