@@ -31,25 +31,3 @@ async def play(live_server) -> Callable[..., Awaitable[Session]]:
     yield run
     await http.close()
 
-
-@pytest.fixture
-async def named_server(demo_database_template, tmp_path):
-    """The live server on a port chosen before it starts, so that the links it writes into
-    notices name the port it really listens on (as `easgate serve` does)."""
-    import shutil
-    import socket
-
-    from server_fixtures import ADMIN_TOKEN, DB_NAME, running
-
-    from gateway.config import Address, Config
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    directory = tmp_path / "named"
-    shutil.copytree(demo_database_template, directory)
-    config = Config(db_url=f"sqlite+aiosqlite:///{directory / DB_NAME}",
-                    http=Address("127.0.0.1", port), https=None, var_dir=directory / "var",
-                    admin_token=ADMIN_TOKEN, clock_mode="manual", load_demo=True)
-    async with running(config) as server:
-        yield server
