@@ -498,3 +498,95 @@ async def test_meeting_response_accepts_a_calendar_event(ready, live_server):
     changed = server_commands(await ready.sync(calendar, "Calendar", window=10))
     assert event.server_id in {text(c, "AirSync:ServerId")
                                for c in changed["Add"] + changed["Change"]}
+
+
+# --- what each generation of client asks for besides ----------------------------------------
+async def test_mime_bodies_for_clients_that_render_mime_themselves(ready, live_server):
+    """Android's 12.1 Email (and many 14.1 clients) ask for the whole message as MIME."""
+    inbox = await folder_of(live_server, FolderType.INBOX)
+    await ready.sync(inbox.id, "Email")
+    options = E("AirSync:Options", E("AirSync:FilterType", "0"), E("AirSync:MIMESupport", "2"),
+                E("AirSyncBase:BodyPreference", E("AirSyncBase:Type", "4"),
+                  E("AirSyncBase:TruncationSize", "200000")))
+    answer = await ready.sync(inbox.id, "Email", window=100, options=options)
+    stored = {i.server_id: i for i in await items_of(live_server, FolderType.INBOX)}
+    for add in server_commands(answer)["Add"]:
+        body = child(child(add, "AirSync:ApplicationData"), "AirSyncBase:Body")
+        assert text(body, "AirSyncBase:Type") == "4", pretty(add)
+        mime = text(body, "AirSyncBase:Data")
+        subject = stored[text(add, "AirSync:ServerId")].data["Subject"]
+        assert "MIME-Version" in mime and subject.split()[0] in mime
+
+
+async def test_calendar_and_task_made_on_the_device(ready, live_server):
+    calendar = await synced(ready, live_server, FolderType.CALENDAR)
+    event = E("AirSync:Add", E("AirSync:ClientId", "event-1"), E(
+        "AirSync:ApplicationData", E("Calendar:Timezone", base64.b64encode(bytes(172)).decode()),
+        E("Calendar:AllDayEvent", "0"), E("Calendar:BusyStatus", "2"),
+        E("Calendar:DtStamp", "20261120T080000Z"), E("Calendar:EndTime", "20261124T110000Z"),
+        E("Calendar:Location", "Room 4"), E("Calendar:MeetingStatus", "0"),
+        E("Calendar:Sensitivity", "0"), E("Calendar:Subject", "Dentist"),
+        E("Calendar:StartTime", "20261124T100000Z"), E("Calendar:UID", "dentist-1"),
+        E("Calendar:Reminder", "15")))
+    answer = await ready.sync(calendar, "Calendar", commands=[event])
+    response = answer.find("{AirSync:}Responses/{AirSync:}Add")
+    assert text(response, "AirSync:Status") == "1", pretty(answer)
+    user = await live_server.store.get_user(ready.user)
+    made = await live_server.store.get_item(user.id, text(response, "AirSync:ServerId"))
+    assert (made.data["Subject"], made.data["StartTime"], made.data["Location"]) == \
+        ("Dentist", "20261124T100000Z", "Room 4")
+
+    tasks = await synced(ready, live_server, FolderType.TASKS)
+    task = E("AirSync:Add", E("AirSync:ClientId", "task-1"), E(
+        "AirSync:ApplicationData", E("Tasks:Complete", "0"),
+        E("Tasks:DueDate", "2026-11-27T00:00:00.000Z"),
+        E("Tasks:UtcDueDate", "2026-11-27T00:00:00.000Z"), E("Tasks:Importance", "2"),
+        E("Tasks:Subject", "Book flights")))
+    answer = await ready.sync(tasks, "Tasks", commands=[task])
+    response = answer.find("{AirSync:}Responses/{AirSync:}Add")
+    assert text(response, "AirSync:Status") == "1", pretty(answer)
+    made = await live_server.store.get_item(user.id, text(response, "AirSync:ServerId"))
+    assert (made.data["Subject"], made.data["UtcDueDate"]) == \
+        ("Book flights", "2026-11-27T00:00:00.000Z")
+
+
+async def test_folder_commands_from_the_device(ready, live_server):
+    def folder_request(command, *elements):
+        return E(f"FolderHierarchy:{command}",
+                 E("FolderHierarchy:SyncKey", ready.folder_key), *elements)
+
+    async def run(command, *elements):
+        reply = await ready.send(command, folder_request(command, *elements))
+        assert reply.status_of() == "1", pretty(reply.document)
+        ready.folder_key = text(reply.document, "FolderHierarchy:SyncKey")
+        return reply
+
+    made = await run("FolderCreate", E("FolderHierarchy:ParentId", "0"),
+                     E("FolderHierarchy:DisplayName", "Travel"), E("FolderHierarchy:Type", "12"))
+    folder_id = text(made.document, "FolderHierarchy:ServerId")
+    await run("FolderUpdate", E("FolderHierarchy:ServerId", folder_id),
+              E("FolderHierarchy:ParentId", "0"), E("FolderHierarchy:DisplayName", "Trips"))
+    user = await live_server.store.get_user(ready.user)
+    assert (await live_server.store.get_folder(user.id, folder_id)).name == "Trips"
+    assert await ready.folder_sync() == {}  # its own changes are not echoed
+    await run("FolderDelete", E("FolderHierarchy:ServerId", folder_id))
+    assert folder_id not in {f.id for f in await live_server.store.list_folders(user.id)}
+
+
+async def test_empty_sync_and_ping_reuse_the_last_request(ready, live_server):
+    inbox = await synced(ready, live_server, FolderType.INBOX)
+    await deliver(live_server, "While you were away")
+    reply = await ready.send("Sync")  # an empty body: the last request again
+    answer = reply.document.find("{AirSync:}Collections/{AirSync:}Collection")
+    adds = server_commands(answer)["Add"]
+    assert [text(child(a, "AirSync:ApplicationData"), "Email:Subject") for a in adds] == \
+        ["While you were away"]
+    ready.sync_keys[inbox] = text(answer, "AirSync:SyncKey")
+    first = await held_ping(ready, live_server, inbox)
+    second = asyncio.create_task(ready.send("Ping", timeout=20))  # empty: the same Ping
+    assert (await asyncio.wait_for(first, 10)).status_of() == "1"  # ended by the second
+    await asyncio.sleep(0.2)
+    await deliver(live_server, "For the second Ping")
+    reply = await asyncio.wait_for(second, 10)
+    assert reply.status_of() == "2" and \
+        [f.text for f in reply.document.find("{Ping:}Folders")] == [inbox]
