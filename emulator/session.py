@@ -7,10 +7,13 @@ the hierarchy and its SyncKey, each collection's SyncKey and items. Every round 
 reported as an `Event` to whoever watches (the CLI prints them, the load generator counts
 them). What the server says decides what happens next, the way the app would react:
 a refusal for provisioning provisions and retries, 129/403 stops the device (blocked), a
-stale SyncKey starts the collection over, the notice in the Inbox means quarantine.
+stale SyncKey starts the collection over, the notice in the Inbox means quarantine. A
+command whose connection broke is sent again, and a 503 with ``Retry-After`` is sent again
+once that time has passed (``resends`` times at most), as mail apps do.
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from lxml import etree
 
 from emulator import documents as docs
 from emulator.choice import ChoiceOutcome, follow_choice_link
-from emulator.client import EASClient, Exchange
+from emulator.client import EASClient, Exchange, TransportError
 from emulator.documents import Folder, SyncOptions
 from emulator.items import ItemView, apply_change, read_item
 from emulator.notice import Notice, find_notice
@@ -41,6 +44,8 @@ PROVISION_STATUSES = {
 HTTP_PROVISION = 449
 HTTP_BLOCKED = 403
 MAX_SYNC_ROUNDS = 200  # windows fetched per collection per sync, a bound against loops
+RESENDS = 3  # a command sent again after a broken connection or a 503 with Retry-After
+MAX_RETRY_AFTER_S = 300.0  # a longer Retry-After is waited this long
 
 # Which enum names a command's own Status values (below 100; 100+ are the global ones).
 _STATUS_NAMES: dict[str, type[IntEnum]] = {
@@ -117,8 +122,10 @@ class Session:
         *,
         on_event: Callable[[Event], None] | None = None,
         sync_options: SyncOptions | None = None,
+        resends: int = RESENDS,
     ):
         self.client = client
+        self.resends = resends
         self.profile = client.profile
         self.on_event = on_event or (lambda event: None)
         self.options = sync_options or SyncOptions.of(self.profile)
@@ -448,7 +455,7 @@ class Session:
         as is when ``probe`` (the app expects it), else answered by provisioning and sending
         once more."""
         step = step or command
-        exchange = await self.client.command(command, document, **options)  # type: ignore[arg-type]
+        exchange = await self._command(step, command, document, **options)
         if describe or self._wants_provisioning(exchange) or self._is_blocked(exchange):
             self._report(exchange, step, "")
         self._raise_if_blocked(exchange)
@@ -458,7 +465,7 @@ class Session:
         if probe:
             return exchange
         await self.provision_or_wipe()
-        exchange = await self.client.command(command, document, **options)  # type: ignore[arg-type]
+        exchange = await self._command(step, command, document, **options)
         if describe or self._is_blocked(exchange):
             self._report(exchange, step, "")
         self._raise_if_blocked(exchange)
@@ -466,6 +473,26 @@ class Session:
             raise SessionError(f"{step} still wants provisioning after Provision")
         self._raise_for_http(exchange, step)
         return exchange
+
+    async def _command(self, step: str, command: str, document: docs.Element | None,
+                       **options: object) -> Exchange:
+        """One command as an app sends it: again after a broken connection (the server
+        answers a resent Sync as before), and after a 503 once its Retry-After has passed."""
+        for attempt in itertools.count():
+            try:
+                exchange = await self.client.command(command, document, **options)  # type: ignore[arg-type]
+            except TransportError as error:
+                if attempt >= self.resends:
+                    raise
+                self._note(step, f"{error.reason}; sending it again")
+                continue
+            wait = retry_after(exchange)
+            if wait is None or attempt >= self.resends:
+                return exchange
+            self._report(exchange, step, f"server busy: sending again in {wait:g} s "
+                         "(Retry-After)")
+            await asyncio.sleep(min(wait, MAX_RETRY_AFTER_S))
+        raise AssertionError("unreachable")
 
     async def provision_or_wipe(self) -> None:
         """Provision; when the server orders a wipe instead, acknowledge it and stop."""
@@ -514,6 +541,18 @@ class Session:
 
     def _note(self, step: str, detail: str) -> None:
         self.on_event(Event(kind="note", step=step, detail=detail))
+
+
+def retry_after(exchange: Exchange) -> float | None:
+    """The seconds a 503 asks the client to wait (MS-ASHTTP 3.2.5.1), None otherwise."""
+    if exchange.http_status != 503:
+        return None
+    value = exchange.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
 
 
 def _describe(exchange: Exchange) -> str:
