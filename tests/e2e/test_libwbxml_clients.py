@@ -590,3 +590,33 @@ async def test_empty_sync_and_ping_reuse_the_last_request(ready, live_server):
     reply = await asyncio.wait_for(second, 10)
     assert reply.status_of() == "2" and \
         [f.text for f in reply.document.find("{Ping:}Folders")] == [inbox]
+
+
+async def test_a_waiting_sync_is_woken_by_mail_and_told_12_for_a_new_folder(ready, live_server):
+    """12.1 waits in minutes (Wait), 14.1 in seconds (HeartbeatInterval)."""
+    inbox = await synced(ready, live_server, FolderType.INBOX)
+
+    async def waiting_sync():
+        request = E("AirSync:Sync", E("AirSync:Collections", ready.collection(inbox, "Email")))
+        sub(request, *(("AirSync:Wait", "5") if ready.legacy
+                       else ("AirSync:HeartbeatInterval", "300")))
+        task = asyncio.create_task(ready.send("Sync", request, timeout=20))
+        for _ in range(100):
+            if live_server.services.pushhub.waiting_count():
+                return task
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the Sync was not held: {pretty((await task).document)}")
+
+    held = await waiting_sync()
+    await deliver(live_server, "Worth the wait")
+    answer = (await asyncio.wait_for(held, 10)).document.find(
+        "{AirSync:}Collections/{AirSync:}Collection")
+    assert [text(child(a, "AirSync:ApplicationData"), "Email:Subject")
+            for a in server_commands(answer)["Add"]] == ["Worth the wait"]
+    ready.sync_keys[inbox] = text(answer, "AirSync:SyncKey")
+
+    held = await waiting_sync()
+    user = await live_server.store.get_user(ready.user)
+    await live_server.store.create_folder(user.id, "0", "Later", FolderType.USER_MAIL)
+    reply = await asyncio.wait_for(held, 10)
+    assert reply.status_of() == "12", pretty(reply.document)
