@@ -40,3 +40,9 @@ lint: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
+
+# A million hostile bodies through the WBXML decoder and the dispatcher, in process
+# (FUZZ_ARGS="--bodies 50000 --seed 7" for a shorter or another run).
+.PHONY: fuzz
+fuzz: install
+	$(BIN)/python scripts/fuzz.py $(FUZZ_ARGS)

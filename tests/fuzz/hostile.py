@@ -281,3 +281,15 @@ def hostile_parameters(rng: random.Random) -> dict[str, str]:
     names = ("CollectionId", "ItemId", "LongId", "AttachmentName", "Occurrence", "SaveInSent")
     return {rng.choice(names): rng.choice(FORGED_IDS + HOSTILE_TEXTS[:30])
             for _ in range(rng.randint(0, 3))}
+
+
+# --- judging an answer ----------------------------------------------------------------
+def is_protocol_answer(command: str, status: int, reason: str) -> bool:
+    """True when an HTTP status is one the protocol prescribes: any below 500; 501 for a
+    command the client's version does not have (SPEC §7); and GetAttachment's 500 for an
+    attachment that is not there, as Exchange answers it (gateway/commands/getattachment)."""
+    if status < 500:
+        return True
+    if status == 501 and "not" in reason:
+        return True
+    return command == "GetAttachment" and status == 500 and reason == "attachment not found"
