@@ -17,7 +17,7 @@ from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime
+from email.utils import format_datetime, getaddresses
 
 from gateway.content.mail import email_item
 from gateway.content.mime import (
@@ -81,11 +81,17 @@ async def submit(store: Store, sender: User, mime: bytes, *, now: datetime,
 
 def stamp(mime: bytes, sender: User, now: datetime) -> bytes:
     """Fill in what a submitting server adds when the client left it out: From (the
-    mailbox), Date and Message-ID."""
+    mailbox), Date and Message-ID. A mailbox sends as itself: a From or Sender naming any
+    other address is replaced by the mailbox (Exchange refuses to send as another user
+    without that right; we rewrite rather than refuse, so the mail still goes)."""
     message = BytesParser(policy=policy.default).parsebytes(mime)
     if not message.keys():
         raise MimeError("no message headers")
     changed = False
+    if not _names_only(message, sender.address):
+        del message["From"]
+        del message["Sender"]
+        changed = True
     if "From" not in message:
         message["From"] = format_address(sender.display_name, sender.address)
         changed = True
@@ -97,6 +103,13 @@ def stamp(mime: bytes, sender: User, now: datetime) -> bytes:
         message["Message-ID"] = f"<{secrets.token_hex(12)}@{domain}>"
         changed = True
     return to_crlf_bytes(message) if changed else mime
+
+
+def _names_only(message: EmailMessage, address: str) -> bool:
+    """True when every From and Sender address of ``message`` is ``address``."""
+    named = getaddresses([str(value) for header in ("From", "Sender")
+                          for value in message.get_all(header, [])])
+    return all(found.lower() == address.lower() for _, found in named)
 
 
 async def _send_ndr(store: Store, sender: User, original: EmailMessage, unknown: list[str],
