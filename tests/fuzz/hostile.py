@@ -25,7 +25,7 @@ from pathlib import Path
 from lxml import etree
 
 from protocol import wbxml
-from protocol.xml import E
+from protocol.xml import E, set_opaque
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "conformance"))
 from corpus import DOCUMENTS  # noqa: E402  (the conformance corpus, a plain folder)
@@ -83,9 +83,9 @@ def _client_uploads() -> dict[str, tuple[str, etree._Element]]:
                E("ComposeMail:ItemId", "2:1"))
     mime = b"From: alice@contoso.com\r\nTo: bob@contoso.com\r\nSubject: hi\r\n\r\nhi\r\n"
     reply = E("ComposeMail:SmartReply", E("ComposeMail:ClientId", "r1"), source,
-              E("ComposeMail:SaveInSentItems"), E("ComposeMail:Mime", mime))
+              E("ComposeMail:SaveInSentItems"), opaque("ComposeMail:Mime", mime))
     forward = E("ComposeMail:SmartForward", E("ComposeMail:ClientId", "f1"), source,
-                E("ComposeMail:Mime", mime))
+                opaque("ComposeMail:Mime", mime))
     return {
         "sync_upload": ("Sync", sync_upload),
         "smartreply": ("SmartReply", reply),
@@ -103,7 +103,7 @@ def _client_uploads() -> dict[str, tuple[str, etree._Element]]:
             E("FolderHierarchy:ServerId", "10"))),
         "validatecert": ("ValidateCert", E(
             "ValidateCert:ValidateCert", E("ValidateCert:Certificates",
-                                           E("ValidateCert:Certificate", b"\x30\x82\x01")))),
+                                           opaque("ValidateCert:Certificate", b"\x30\x82\x01")))),
     }
 
 
@@ -293,3 +293,10 @@ def is_protocol_answer(command: str, status: int, reason: str) -> bool:
     if status == 501 and "not" in reason:
         return True
     return command == "GetAttachment" and status == 500 and reason == "attachment not found"
+
+
+def opaque(tag: str, data: bytes):
+    """An element holding opaque bytes (E would write their repr as text)."""
+    element = E(tag)
+    set_opaque(element, data)
+    return element
