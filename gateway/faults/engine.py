@@ -1,8 +1,8 @@
 """Which rule, if any, fires on a request.
 
 The rules live in the store (they survive a restart and every worker sees them); the engine
-keeps the active ones in memory, indexed by (command, user) with a wildcard for each, so a
-request costs four dictionary look-ups however many rules there are. Rules changed through
+keeps the active ones in memory, indexed by their match fields with a wildcard for each, so
+a request costs sixteen dictionary look-ups however many rules there are. Rules changed through
 this engine take effect at once; rules changed by another process are picked up within
 ``refresh_s`` (re-read in the background, never on a request's path).
 
@@ -82,27 +82,35 @@ def matches(rule: FaultRule, request: Request, now: datetime) -> bool:
 
 
 class RuleIndex:
-    """Active rules by (command, user), each possibly a wildcard."""
+    """Active rules by their four match fields, each possibly a wildcard: a request looks in
+    the 16 buckets its fields (or "any") name, so rules that match other requests cost
+    nothing, however many there are."""
 
     def __init__(self, rules: Iterable[FaultRule] = ()) -> None:
         self.rules = sorted(rules, key=lambda r: r.id)
         self.size = len(self.rules)
-        self._buckets: dict[tuple[str | None, str | None], list[FaultRule]] = defaultdict(list)
+        self._buckets: dict[tuple[str | None, ...], list[FaultRule]] = defaultdict(list)
         for rule in self.rules:
             command = rule.command.lower() if rule.command else _ANY
-            self._buckets[(command, rule.user)].append(rule)
+            self._buckets[(command, rule.user, rule.device_id, rule.device_type)].append(rule)
+
+    def with_rule(self, rule: FaultRule) -> RuleIndex:
+        return RuleIndex([*self.rules, rule])
 
     def without(self, rule_id: int) -> RuleIndex:
         return RuleIndex(rule for rule in self.rules if rule.id != rule_id)
 
     def candidates(self, request: Request) -> list[FaultRule]:
-        """Rules whose command and user fit, oldest first."""
+        """Rules whose match fields fit the request, oldest first."""
         if not self.size:
             return []
         found: list[FaultRule] = []
-        for key in ((request.command, request.user), (request.command, _ANY),
-                    (_ANY, request.user), (_ANY, _ANY)):
-            found.extend(self._buckets.get(key, ()))
+        get = self._buckets.get
+        for command in (request.command, _ANY):
+            for user in (request.user, _ANY):
+                for device_id in (request.device_id, _ANY):
+                    for device_type in (request.device_type, _ANY):
+                        found.extend(get((command, user, device_id, device_type), ()))
         if len(found) > 1:
             found.sort(key=lambda r: r.id)
         return found
@@ -124,7 +132,7 @@ class FaultEngine:
 
     async def add(self, rule: FaultRule) -> FaultRule:
         added = await self.store.add_fault_rule(rule)
-        await self.load()
+        self._index = self._index.with_rule(added)
         return added
 
     async def delete(self, rule_id: int | None = None) -> int:

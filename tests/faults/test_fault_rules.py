@@ -114,7 +114,11 @@ def test_after_and_probability_decide_by_position():
 
 
 def test_a_thousand_rules_cost_a_few_lookups():
-    rules = [rule(id=n, user=f"user{n}@contoso.com", command="Sync") for n in range(1, 1001)]
+    rules = [rule(id=n, user=f"user{n}@contoso.com", command="Sync") for n in range(1, 400)]
+    rules += [rule(id=n, user="alice@contoso.com", command="Sync", device_id=f"other{n}")
+              for n in range(400, 700)]
+    rules += [rule(id=n, user="alice@contoso.com", device_type=f"type{n}")
+              for n in range(700, 1001)]
     index = RuleIndex(rules + [rule(id=2000, command="Ping")])
     request = Request.of("alice@contoso.com", "DEV1", "iPhone", "Sync")
     assert index.candidates(request) == []
