@@ -252,6 +252,17 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def put_sync_state(self, state: SyncState) -> None: ...
 
+    async def replace_sync_state(self, state: SyncState, previous: SyncState | None) -> None:
+        """Store ``state`` only if the collection's stored state is still ``previous`` (None:
+        still none); Conflict when another request of the device stored one first. Two
+        requests of one device can run at once (a retried Sync on another process): the
+        slower must not overwrite the other's state unseen. Implementations make the check
+        and the write one step; this default is for stores that serve one request at a
+        time."""
+        if await self.get_sync_state(state.device_pk, state.collection_id) != previous:
+            raise Conflict(f"the sync state of collection {state.collection_id!r} changed")
+        await self.put_sync_state(state)
+
     @abc.abstractmethod
     async def delete_sync_states(self, device_pk: int, collection_id: str | None = None) -> None:
         """Forget one collection's state, or all of a device's (collection_id None)."""

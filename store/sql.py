@@ -91,6 +91,21 @@ class SqlStore(Store):
                 yield session
 
     @contextlib.asynccontextmanager
+    async def _snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read whose statements all see one snapshot. PostgreSQL's default (READ
+        COMMITTED) gives each statement its own: a change log read in two statements could
+        then pair a folder's position with items committed after it (delivered twice) or
+        skip one committed between them. A SQLite read transaction is one snapshot already."""
+        if is_sqlite(self.engine):
+            async with self._read() as session:
+                yield session
+            return
+        with _translate_errors():
+            async with self._sessions() as session, session.begin():
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                yield session
+
+    @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
         lock = self._write_lock or contextlib.nullcontext()
         with _translate_errors():
@@ -413,7 +428,7 @@ class SqlStore(Store):
         self, user_id: int, folder_id: str, after: int, *, limit: int,
         exclude_origin: int | None = None,
     ) -> ChangePage:
-        async with self._read() as s:
+        async with self._snapshot() as s:
             folder = await _folder_row(s, user_id, folder_id)
             entries = await read_log(s, folder.id, after, limit, exclude_origin)
             more = len(entries) > limit
@@ -430,7 +445,7 @@ class SqlStore(Store):
     async def count_changes_since(
         self, user_id: int, folder_id: str, after: int, *, exclude_origin: int | None = None
     ) -> int:
-        async with self._read() as s:
+        async with self._snapshot() as s:
             folder = await _folder_row(s, user_id, folder_id)
             return await count_log(s, folder.id, after, exclude_origin)
 
@@ -584,14 +599,18 @@ class SqlStore(Store):
     async def put_sync_state(self, state: SyncState) -> None:
         async with self._write() as s:
             row = await s.get(SyncStateRow, (state.device_pk, state.collection_id))
-            if row is None:
-                if await s.get(DeviceRow, state.device_pk) is None:
-                    raise NotFound(f"no device {state.device_pk}")
-                row = SyncStateRow(device_pk=state.device_pk, collection_id=state.collection_id)
-                s.add(row)
-            row.sync_key, row.position = state.sync_key, state.position
-            row.prev_sync_key, row.prev_position = state.prev_sync_key, state.prev_position
-            row.data, row.prev_data = dict(state.data), dict(state.prev_data)
+            await _store_sync_state(s, row, state)
+
+    async def replace_sync_state(self, state: SyncState, previous: SyncState | None) -> None:
+        """As `Store.replace_sync_state`: the row is locked from the check to the commit
+        (two first writes of one collection clash on its primary key: Conflict too)."""
+        async with self._write() as s:
+            row = await s.get(SyncStateRow, (state.device_pk, state.collection_id),
+                              with_for_update=True, populate_existing=True)
+            stored = convert.sync_state(row) if row is not None else None
+            if stored != previous:
+                raise Conflict(f"the sync state of collection {state.collection_id!r} changed")
+            await _store_sync_state(s, row, state)
 
     async def delete_sync_states(self, device_pk: int, collection_id: str | None = None) -> None:
         async with self._write() as s:
@@ -696,6 +715,19 @@ def _check_address(address: str) -> str:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- helpers: sync states -----------------------------------------------------------------
+async def _store_sync_state(s: AsyncSession, row: SyncStateRow | None, state: SyncState) -> None:
+    if row is None:
+        if await s.get(DeviceRow, state.device_pk) is None:
+            raise NotFound(f"no device {state.device_pk}")
+        row = SyncStateRow(device_pk=state.device_pk, collection_id=state.collection_id)
+        s.add(row)
+    row.sync_key, row.position = state.sync_key, state.position
+    row.prev_sync_key, row.prev_position = state.prev_sync_key, state.prev_position
+    row.data, row.prev_data = dict(state.data), dict(state.prev_data)
+    await s.flush()  # a clash on the primary key is raised here, as Conflict
 
 
 # --- helpers: tenants and users ----------------------------------------------------------
