@@ -157,8 +157,10 @@ def format_address(name: str, address: str) -> str:
 # --- reading a parsed message ---------------------------------------------------------
 
 def _header(message: EmailMessage, name: str) -> str:
+    # A long header folded right after its colon unfolds with a leading space ("Subject:
+    # CRLF SP Action required ..."); the value does not include it.
     value = message.get(name)
-    return "" if value is None else str(value)
+    return "" if value is None else str(value).strip()
 
 
 def _address_list(message: EmailMessage, name: str) -> tuple[str, ...]:
