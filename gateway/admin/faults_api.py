@@ -63,19 +63,24 @@ async def list_faults(request: web.Request) -> web.Response:
 
 
 async def add_fault(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    body = await _json_body(request)
     try:
-        rule = parse_rule(body, services.clock.now())
+        rule = await keep_rule(request.app, await _json_body(request))
     except RuleError as error:
         raise RuleRefused(error.field, error.detail) from None
+    return ok(rule_json(rule), status=201)
+
+
+async def keep_rule(app: web.Application, body: dict[str, Any]) -> FaultRule:
+    """Check ``body`` (RuleError naming the field) and keep it as an active rule."""
+    services = app[SERVICES]
+    rule = parse_rule(body, services.clock.now())
     if rule.user is not None:
         try:
             await services.store.get_user(rule.user)
         except NotFound:
-            raise RuleRefused("user", f"there is no user {rule.user}, so the rule would "
-                              "match no request") from None
-    return ok(rule_json(await _engine(request).add(rule)), status=201)
+            raise RuleError("user", f"there is no user {rule.user}, so the rule would match "
+                            "no request") from None
+    return await app[FAULTS].add(rule)
 
 
 async def delete_fault(request: web.Request) -> web.Response:

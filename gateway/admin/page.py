@@ -24,7 +24,7 @@ from multidict import MultiDictProxy
 
 from gateway.access.decision import unavailable_reason
 from gateway.access.errors import AccessError
-from gateway.admin import openapi
+from gateway.admin import faults_page, openapi
 from gateway.admin.api import device_json
 from gateway.admin.live import LiveFeed
 from gateway.admin.render import STATIC_DIR, format_left, format_when, render
@@ -64,6 +64,10 @@ DONE = {
     "outlook": "Choice recorded: use Outlook.",
     "allow": "Device allowed.",
     "block": "Device blocked.",
+    "faults": "Fault rules saved.",
+    "wipe": "Remote wipe ordered: the device gets it at its next request.",
+    "wipe-account": "Account-only wipe ordered: the device gets it at its next request.",
+    "cancel-wipe": "Wipe withdrawn.",
 }
 
 
@@ -101,6 +105,7 @@ def setup_admin_page(app: web.Application) -> None:
     add.add_post("/admin/tenants/{domain}/mobile-access", mobile_access)
     add.add_post("/admin/tenants/{domain}/device-access", device_access)
     add.add_post("/admin/clock/{op:advance|set|mode}", clock_action)
+    add.add_post("/admin/faults", faults_action)
     add.add_get("/admin/live", live)
     add.add_get("/admin/api", api_docs)
     add.add_static("/admin/static", STATIC_DIR, append_version=False)
@@ -266,6 +271,7 @@ async def _index_context(request: web.Request, session: AdminSession,
         "blank_device": device_row(BLANK_DEVICE, now),
         "access_levels": ACCESS_LEVELS,
         "rule_fields": RULE_FIELDS,
+        **await faults_page.panel(request.app),
     }
 
 
@@ -326,8 +332,11 @@ async def device_action(request: web.Request, session: AdminSession, form: Any) 
         device = await access.choose(pk, action)
     elif action in ("allow", "block"):
         device = await access.set_individual_access(pk, action)
+    elif action in faults_page.WIPE_ACTIONS:
+        device = await faults_page.wipe(request.app, pk, action)
     else:
-        raise FormError(422, f"unknown action {action!r}: keep, outlook, allow or block")
+        raise FormError(422, f"unknown action {action!r}: keep, outlook, allow, block, wipe, "
+                             "wipe-account or cancel-wipe")
     _nudge(request)
     back = f"/admin/devices/{pk}" if _field(form, "back") == "device" else \
         f"/admin?{urlencode({'tenant': device.user_address.rpartition('@')[2]})}"
@@ -404,6 +413,16 @@ async def clock_action(request: web.Request, session: AdminSession, form: Any) -
         await clock.set_mode(mode)
     _nudge(request)
     return _done("/admin", "clock")
+
+
+@_form_action
+async def faults_action(request: web.Request, session: AdminSession, form: Any) -> web.Response:
+    try:
+        await faults_page.act(request.app, form)
+    except faults_page.FaultFormError as error:
+        raise FormError(error.status, error.detail) from None
+    _nudge(request)
+    return _done("/admin", "faults")
 
 
 def _parse_utc(value: str) -> datetime:
