@@ -6,6 +6,12 @@ ahead of it (see `gateway.mailbox.Cursor`). The previous state is kept, so a cli
 lost our answer and resends its request with the previous key gets the same key and the
 same changes again. An answer with nothing in it keeps the key the client sent (no state is
 written), so an idle Sync costs one read.
+
+Two requests of one device can overlap (a Sync resent while the first still runs, perhaps
+on another gateway process): each writes its new state only over the state it started from
+(`Store.replace_sync_state`). The slower one answers the collection with Status 16 (Retry);
+the client resends, its key now names the previous state, and it gets the answer the
+faster request made.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from gateway.synckeys import InvalidSyncKey, KeyMatch, SyncKey, current_key, mat
 from protocol.status import SyncStatus
 from protocol.versions import at_least
 from protocol.xml import E, sub
+from store.api import Conflict
 from store.types import Change, Folder, SyncState
 
 
@@ -77,10 +84,13 @@ async def _start_over(
     data: dict = {"chain": key.chain, "ahead": []}
     if request.supported is not None:
         data["supported"] = list(request.supported)
-    await env.view.store.put_sync_state(SyncState(
-        device_pk=env.view.device.id, collection_id=folder.id,
-        sync_key=key.counter, position=0, data=data,
-    ))
+    try:
+        await env.view.store.replace_sync_state(SyncState(
+            device_pk=env.view.device.id, collection_id=folder.id,
+            sync_key=key.counter, position=0, data=data,
+        ), state)
+    except Conflict:  # an overlapping request of the device stored a state first
+        return _status_only(env, request, "0", SyncStatus.RETRY, folder.id)
     element = _collection_head(env, folder, str(key), SyncStatus.SUCCESS)
     return Outcome(element, newsworthy=True, folder_id=folder.id)
 
@@ -126,7 +136,10 @@ async def _round_trip(
         base.position, base.data)
     key = base.key
     if changed:
-        key = await _save(env, folder, state, base, page.cursor, uploads.client_ids)
+        try:
+            key = await _save(env, folder, state, base, page.cursor, uploads.client_ids)
+        except Conflict:  # an overlapping request of the device stored a state first
+            return _status_only(env, request, str(base.key), SyncStatus.RETRY, folder.id)
     element = _collection_head(env, folder, str(key), SyncStatus.SUCCESS)
     if page.more_available:
         sub(element, "AirSync:MoreAvailable")
@@ -173,7 +186,7 @@ async def _save(
             prev_sync_key=base.key.counter, prev_position=base.position,
             prev_data=dict(base.data),
         )
-    await env.view.store.put_sync_state(new_state)
+    await env.view.store.replace_sync_state(new_state, state)
     return key
 
 
