@@ -11,7 +11,7 @@ from email.message import EmailMessage
 
 import pytest
 from conformance.libwbxml import WBXML2XML, XML2WBXML
-from libwbxml_device import LibwbxmlDevice, pretty, server_commands
+from libwbxml_device import MIME, LibwbxmlDevice, pretty, server_commands
 from lxml import etree
 
 from protocol.xml import E, child, set_opaque, sub, text
@@ -310,7 +310,7 @@ def compose(command, mime, client_id, source=None) -> etree._Element:
 async def test_send_mail_reaches_bob_and_sent_items(ready, live_server):
     mime = message("Bob Kelly <bob@contoso.com>", f"Hello from {ready.version}")
     if ready.legacy:
-        reply = await ready.send("SendMail", raw=mime, content_type="message/rfc822",
+        reply = await ready.send("SendMail", raw=mime, content_type=MIME,
                                  params={"SaveInSent": "T"})
     else:
         reply = await ready.send("SendMail", compose("SendMail", mime, "send-1"))
@@ -327,7 +327,7 @@ async def test_smart_reply_quotes_the_original(ready, live_server):
     mime = message("Bob Kelly <bob@contoso.com>", "Re: " + original.data["Subject"],
                    "My answer.")
     if ready.legacy:
-        reply = await ready.send("SmartReply", raw=mime, content_type="message/rfc822",
+        reply = await ready.send("SmartReply", raw=mime, content_type=MIME,
                                  params={"ItemId": original.server_id,
                                          "CollectionId": original.folder_id,
                                          "SaveInSent": "T"})
