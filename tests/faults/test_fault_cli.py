@@ -101,3 +101,14 @@ def test_scenario_shapes():
         scenario_of({"rules": []}, NOW)
     with pytest.raises(ScenarioError, match=r"rules\[0\]: at: 'soon'"):
         scenario_of([{"action": "drop-before", "at": "soon"}], NOW)
+
+
+def test_the_easgate_command_mounts_faults_and_devices_wipe():
+    from gateway.cli import app
+
+    runner = CliRunner()
+    faults = runner.invoke(app, ["faults", "--help"], env={"COLUMNS": "200"})
+    assert faults.exit_code == 0 and all(c in faults.output for c in ("add", "list", "clear",
+                                                                       "load"))
+    wipe = runner.invoke(app, ["devices", "wipe", "--help"], env={"COLUMNS": "200"})
+    assert wipe.exit_code == 0 and "--account-only" in wipe.output
