@@ -64,6 +64,7 @@ class Ledger:
     quarantined: set[tuple[str, str]] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     requests: int = 0
+    answers: int = 0  # round trips that came back whole
     transport_errors: int = 0
 
     def problem(self, text_: str) -> None:
@@ -197,6 +198,7 @@ class Client:
         for _ in range(3):
             self.ledger.requests += 1
             exchange = await self.eas.command(command, document, timeout=30, **kw)
+            self.ledger.answers += 1
             if exchange.http_status == 200:
                 self.ledger.answered_devices.add((self.user, self.device_id))
             if exchange.status in PROVISION_AGAIN or exchange.http_status == 449:
@@ -380,7 +382,7 @@ async def database(engine: str, directory: Path) -> AsyncIterator[str]:
 
 async def run(engine: str, directory: Path, *, kills: int, seed: int = 1,
               outlook_devices: int = 4, third_party_devices: int = 6,
-              up_s: tuple[float, float] = (0.3, 1.2),
+              answers_between_kills: tuple[int, int] = (3, 15),
               log: Callable[[str], None] = lambda line: None) -> Report:
     """Start, load, kill ``kills`` times, check, and report."""
     rng = random.Random(seed)
@@ -397,7 +399,8 @@ async def run(engine: str, directory: Path, *, kills: int, seed: int = 1,
             async with aiohttp.ClientSession() as http:
                 clients = _clients(http, gateway, ledger, rng, outlook_devices,
                                    third_party_devices)
-                await _kill_loop(gateway, clients, ledger, rng, kills, up_s, log, report)
+                await _kill_loop(gateway, clients, ledger, rng, kills, answers_between_kills,
+                                 log, report)
                 await _check_held_keys(clients, ledger, report)
         finally:
             await gateway.stop()
@@ -433,7 +436,10 @@ async def _drive(client: Client, stop: asyncio.Event) -> None:
             await client.gateway.ready.wait()
 
 
-async def _kill_loop(gateway, clients, ledger, rng, kills, up_s, log, report) -> None:
+async def _kill_loop(gateway, clients, ledger, rng, kills, between, log, report) -> None:
+    """Kill when a random number of answers (``between``) came back since the restart, plus
+    a random fraction of a request: the moment falls inside requests, whatever the speed
+    of the machine, and every life of the gateway gets some work done."""
     stop = asyncio.Event()
     # Third-party devices make first contact spread over the first kills.
     tasks = [asyncio.create_task(_drive(c, stop)) for c in clients
@@ -444,7 +450,8 @@ async def _kill_loop(gateway, clients, ledger, rng, kills, up_s, log, report) ->
         for kill in range(kills):
             if waiting and rng.random() < 0.5:
                 tasks.append(asyncio.create_task(_drive(waiting.pop(), stop)))
-            await asyncio.sleep(rng.uniform(*up_s))
+            await _answers(ledger, rng.randint(*between))
+            await asyncio.sleep(rng.uniform(0, 0.15))
             gateway.kill()
             report.kills += 1
             await gateway.start()
@@ -454,11 +461,19 @@ async def _kill_loop(gateway, clients, ledger, rng, kills, up_s, log, report) ->
                     f"{len(ledger.contacts)} contacts and {len(ledger.mails)} mails told stored")
         for client in waiting:
             tasks.append(asyncio.create_task(_drive(client, stop)))
-        await asyncio.sleep(up_s[1])
+        await _answers(ledger, between[1])
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
     await _check_devices(gateway, ledger)
+
+
+async def _answers(ledger: Ledger, count: int, timeout_s: float = 30.0) -> None:
+    """Until ``count`` more round trips came back."""
+    goal = ledger.answers + count
+    deadline = time.monotonic() + timeout_s
+    while ledger.answers < goal and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
 
 
 async def _warm_up(clients: list[Client], timeout_s: float = 30.0) -> None:
