@@ -46,3 +46,9 @@ clean:
 .PHONY: fuzz
 fuzz: install
 	$(BIN)/python scripts/fuzz.py $(FUZZ_ARGS)
+
+# The gateway killed 100 times under load on SQLite and PostgreSQL, then checked for loss
+# (SOAK_ARGS="--kills 300 --engine postgres" for another run).
+.PHONY: soak
+soak: install sysdeps
+	$(BIN)/python scripts/soak.py $(SOAK_ARGS)

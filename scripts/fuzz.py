@@ -279,7 +279,9 @@ async def run_range(seed: int, first: int, count: int, progress: bool) -> Tally:
                               else answered] += 1
                 for outcome in (decoded, answered):
                     if outcome.startswith("CRASH"):
-                        tally.failures.append(f"body {number} ({command}): {outcome[6:]}")
+                        failure = f"body {number} ({command}): {outcome[6:]}"
+                        tally.failures.append(failure)
+                        print(f"  FAILURE {failure}", flush=True)  # a cut run keeps it
 
         workers = [asyncio.create_task(worker()) for _ in range(CONCURRENCY)]
         for number in range(first, first + count):
