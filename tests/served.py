@@ -42,6 +42,7 @@ def limited_server(demo_database_template: Path, tmp_path: Path) -> LimitedServe
         port = runner.addresses[0][1]
         server = LiveServer(http_url=f"http://127.0.0.1:{port}", https_url="",
                             admin_token=ADMIN_TOKEN, app=app)
+        server.store_path = directory / DB_NAME  # the SQLite file, for tests that read it raw
         try:
             yield server
         finally:
