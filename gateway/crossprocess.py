@@ -91,17 +91,22 @@ def wake_message(origin: str, user_id: int) -> str:
     return f"w|{origin}|{user_id}"
 
 
+def end_held_message(origin: str, user_id: int, holder: int) -> str:
+    return f"e|{origin}|{user_id}|{holder}"
+
+
 def clock_message(origin: str) -> str:
     return f"k|{origin}"
 
 
 @dataclass(frozen=True)
 class Message:
-    kind: str  # "c" change, "w" wake a user, "k" clock
+    kind: str  # "c" change, "w" wake a user, "e" end a device's held requests, "k" clock
     origin: str
     user_id: int = 0
     position: int = 0
     folder_id: str = ""
+    holder: int = 0  # the device pk of an "e" message
 
 
 def parse_message(payload: str) -> Message | None:
@@ -112,6 +117,8 @@ def parse_message(payload: str) -> Message | None:
             return Message("c", parts[1], int(parts[2]), int(parts[3]), parts[4])
         if parts[0] == "w" and len(parts) == 3:
             return Message("w", parts[1], int(parts[2]))
+        if parts[0] == "e" and len(parts) == 4:
+            return Message("e", parts[1], int(parts[2]), holder=int(parts[3]))
         if parts[0] == "k" and len(parts) == 2:
             return Message("k", parts[1])
     except ValueError:
@@ -138,12 +145,21 @@ class SharedPushHub(PushHub):
         if self.bridge is not None:
             self.bridge.send(wake_message(self.bridge.origin, user_id))
 
+    def end_held(self, user_id: int, holder: int) -> None:
+        """A device's new long-lived request (or a wipe) ends its held ones in every process:
+        the device may have reached another worker with its earlier Ping."""
+        super().end_held(user_id, holder)
+        if self.bridge is not None:
+            self.bridge.send(end_held_message(self.bridge.origin, user_id, holder))
+
     def deliver(self, message: Message) -> None:
         """Another process's news, to the requests held here."""
         if message.kind == "c":
             PushHub.notify(self, message.user_id, message.folder_id)
         elif message.kind == "w":
             PushHub.wake_user(self, message.user_id)
+        elif message.kind == "e":
+            PushHub.end_held(self, message.user_id, message.holder)
 
     def wake_everyone(self) -> None:
         """Every held request re-checks (news may have been lost while disconnected)."""

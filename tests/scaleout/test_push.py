@@ -36,6 +36,23 @@ async def test_a_ping_held_on_one_process_answers_a_mail_delivered_through_anoth
         assert answer.adds == [payload["server_id"]]
 
 
+async def test_a_new_ping_on_another_process_ends_the_one_held_by_the_first(tmp_path):
+    async with cluster(tmp_path, 2) as running:
+        first, second = (node.client for node in running.nodes)
+        device = Device("alice@contoso.com", "PUSHDEVICE02")
+        await device.folder_sync(first)
+        await device.sync_until_done([first], lambda nodes: nodes[0])
+
+        earlier = asyncio.create_task(device.ping(first, heartbeat_s=120))
+        await asyncio.sleep(1.0)
+        assert not earlier.done()
+        later = asyncio.create_task(device.ping(second, heartbeat_s=120))
+        # MS-ASCMD: the earlier Ping of the device answers at once, with nothing changed.
+        assert await asyncio.wait_for(earlier, 5) == (1, [])
+        assert not later.done()
+        later.cancel()
+
+
 async def test_the_clock_moved_through_one_process_is_the_clock_of_the_others(tmp_path):
     async with cluster(tmp_path, 2) as running:
         first, second = (node.client for node in running.nodes)
