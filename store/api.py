@@ -84,10 +84,11 @@ class Store(abc.ABC):
 
     # --- users ------------------------------------------------------------------------
     @abc.abstractmethod
-    async def create_user(self, address: str, password: str, display_name: str) -> User:
+    async def create_user(self, address: str, password: str | None, display_name: str) -> User:
         """Creates the user (its tenant must exist) with the standard folder set
         (Inbox, Drafts, Deleted Items, Sent Items, Outbox, Calendar, Contacts, Tasks, Notes).
-        Conflict when the address exists."""
+        Conflict when the address exists. A password of None stores a hash that no password
+        matches (proxy mode: the upstream server checks passwords)."""
 
     @abc.abstractmethod
     async def get_user(self, address: str) -> User: ...  # NotFound; case-insensitive

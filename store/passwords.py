@@ -19,6 +19,10 @@ _KEY_BYTES = 32
 _PREFIX = "scrypt"
 
 
+# Stored for a user who has no password here: it is no scrypt hash, so nothing verifies.
+UNUSABLE_HASH = "!unusable"
+
+
 def hash_password(password: str) -> str:
     salt = os.urandom(_SALT_BYTES)
     key = _derive(password, salt, _N, _R, _P)

@@ -36,7 +36,12 @@ from store.models import (
     UserRow,
     as_utc,
 )
-from store.passwords import dummy_hash, hash_password_async, verify_password_async
+from store.passwords import (
+    UNUSABLE_HASH,
+    dummy_hash,
+    hash_password_async,
+    verify_password_async,
+)
 from store.types import (
     Attachment,
     AuditEvent,
@@ -157,9 +162,10 @@ class SqlStore(Store):
             return convert.tenant(row, await _rules(s, row.id))
 
     # --- users ------------------------------------------------------------------------
-    async def create_user(self, address: str, password: str, display_name: str) -> User:
+    async def create_user(self, address: str, password: str | None, display_name: str) -> User:
         address = _check_address(address)
-        password_hash = await hash_password_async(password)  # before the transaction: slow
+        password_hash = (await hash_password_async(password)  # before the transaction: slow
+                         if password is not None else UNUSABLE_HASH)
         async with self._write() as s:
             tenant = await _tenant_row(s, address.partition("@")[2])
             if await s.scalar(select(UserRow.id).where(UserRow.address == address)):
