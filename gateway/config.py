@@ -74,6 +74,12 @@ class Config:
     log_level: str = "INFO"
     trace_depth: int = 50  # exchanges kept per device for `easgate devices trace`
     trace_dir: Path | None = None  # also write every trace to JSON-lines files here
+    # Proxy mode (gateway/proxy): allowed devices are passed through to this EAS server.
+    upstream: str | None = None  # e.g. https://mail.example.com/Microsoft-Server-ActiveSync
+    upstream_ca: Path | None = None  # PEM file of the CAs to trust for the upstream
+    upstream_insecure: bool = False  # no certificate check of the upstream (tests only)
+    upstream_connect_timeout_s: float = 10.0
+    upstream_timeout_s: float = 60.0  # an upstream silent this long (beyond a Ping's wait): 503
 
     @property
     def base_url(self) -> str:
@@ -142,9 +148,9 @@ def _coerce(name: str, value: Any) -> Any:
             return _address(value)
         except ConfigError as exc:
             raise ConfigError(f"{name}: {exc}") from None
-    if name in ("tls_cert", "tls_key", "var_dir", "trace_dir"):
+    if name in ("tls_cert", "tls_key", "var_dir", "trace_dir", "upstream_ca"):
         return Path(value) if value not in (None, "") else None
-    if name == "load_demo":
+    if name in ("load_demo", "upstream_insecure"):
         return _boolean(name, value)
     if name == "clock_mode":
         if value not in ("real", "manual"):
