@@ -38,7 +38,7 @@ OPAQUE = 0xC3
 # MIBenum numbers (IANA) of the charsets whose strings end in one NUL byte.
 _CHARSETS = {0: "utf-8", 3: "ascii", 4: "latin-1", 106: "utf-8"}
 
-_GLOBAL_TOKEN_NAMES = {
+GLOBAL_TOKEN_NAMES = {
     0x04: "LITERAL", 0x40: "EXT_I_0", 0x41: "EXT_I_1", 0x42: "EXT_I_2", 0x43: "PI",
     0x44: "LITERAL_C", 0x80: "EXT_T_0", 0x81: "EXT_T_1", 0x82: "EXT_T_2",
     0x84: "LITERAL_A", 0xC0: "EXT_0", 0xC1: "EXT_1", 0xC2: "EXT_2", 0xC4: "LITERAL_AC",
@@ -136,7 +136,7 @@ def _append_opaque(parent: etree._Element, data: bytes) -> None:
 
 
 def _global_token_error(byte: int, pos: int) -> WBXMLError:
-    name = _GLOBAL_TOKEN_NAMES.get(byte, f"0x{byte:02X}")
+    name = GLOBAL_TOKEN_NAMES.get(byte, f"0x{byte:02X}")
     if name.startswith("LITERAL"):
         return WBXMLError(pos, f"{name} tag: EAS names every tag by a code page token")
     return WBXMLError(pos, f"{name} token is not used by EAS")
