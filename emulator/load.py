@@ -69,6 +69,7 @@ class LoadPlan:
     deliver_rate: float = 0.2  # mails delivered per second through the admin API
     heartbeat: int | None = None  # Ping heartbeat; None: each profile's own
     ramp: float | None = None  # seconds over which devices start; None: min(10, duration/4)
+    setup_concurrency: int = 32  # devices setting up at once (a server is not a stampede)
     push_probe: int = 0
     settle: float = 0.0  # seconds between "ready" and the push probe
     allow_remote: bool = False
@@ -84,6 +85,8 @@ class LoadPlan:
             raise PlanError(f"--users must be between 1 and {MAX_USERS}")
         if not 0 <= self.active_fraction <= 1:
             raise PlanError("the active fraction must be between 0 and 1")
+        if self.setup_concurrency < 1:
+            raise PlanError("--setup-concurrency must be at least 1")
         if min(self.send_rate, self.deliver_rate, self.sync_interval, self.settle) < 0:
             raise PlanError("rates, intervals and the settle time cannot be negative")
         needs_admin = (self.create_users and not self.reuse_users) or self.deliver_rate \
@@ -165,8 +168,13 @@ class Device:
             self._leave_ping()
 
     async def _until_set_up(self) -> None:
-        while not await self._guarded(self._set_up):
-            pass
+        """Set up, again after an error; only so many devices at once, as real phones come
+        online over time rather than all in the same second."""
+        while True:
+            async with self.load.setup_gate:
+                if await self._guarded(self._set_up, backoff=False):
+                    return
+            await asyncio.sleep(ERROR_BACKOFF * self.rng.uniform(0.5, 1.5))
 
     async def _set_up(self) -> None:
         """What a configured phone does when the app starts: make sure it is provisioned,
@@ -214,8 +222,9 @@ class Device:
             self.in_ping = False
             self.load.stats.pings_held -= 1
 
-    async def _guarded(self, action: Callable[[], Any]) -> bool:
-        """Run one action; an error is counted and waited out, as an app backs off."""
+    async def _guarded(self, action: Callable[[], Any], *, backoff: bool = True) -> bool:
+        """Run one action; an error is counted and (``backoff``) waited out, as an app
+        backs off."""
         try:
             await action()
             return True
@@ -226,7 +235,8 @@ class Device:
         except TransportError as error:
             kind = "timeout" if error.reason.startswith("no answer") else error.reason.split(":")[0]
             self.load.stats.error(f"{error.command}: {kind}", str(error))
-        await asyncio.sleep(ERROR_BACKOFF * self.rng.uniform(0.5, 1.5))
+        if backoff:
+            await asyncio.sleep(ERROR_BACKOFF * self.rng.uniform(0.5, 1.5))
         return False
 
     def _error_kind(self) -> str:
@@ -274,6 +284,7 @@ class LoadGenerator:
         self.http: aiohttp.ClientSession  # opened in run()
         self.admin: AdminAPI | None = None
         self.go = asyncio.Event()  # ends the settle time before the push probe
+        self.setup_gate = asyncio.Semaphore(plan.setup_concurrency)
 
     # --- what the devices ask of the run ---------------------------------------------------
     def delivered_since(self, address: str, since: float) -> float | None:

@@ -192,6 +192,8 @@ def load_command(
                                          help="Ping heartbeat (default: each app's)."),
     ramp: float | None = typer.Option(None, "--ramp", min=0,
                                       help="Seconds over which devices start."),
+    setup_concurrency: int = typer.Option(
+        32, "--setup-concurrency", min=1, help="Devices setting up at the same time."),
     push_probe: int = typer.Option(0, "--push-probe", min=0,
                                    help="Once all hold Ping, time the push of N mails, then end."),
     settle: float = typer.Option(0.0, "--settle", min=0, help="Seconds between ready and probe."),
@@ -212,7 +214,8 @@ def load_command(
             reuse_users=reuse_users,
             tenant=tenant, password=password, token=token, active_fraction=active_fraction,
             sync_interval=sync_interval, send_rate=send_rate, deliver_rate=deliver_rate,
-            heartbeat=heartbeat, ramp=ramp, push_probe=push_probe, settle=settle,
+            heartbeat=heartbeat, ramp=ramp, setup_concurrency=setup_concurrency,
+            push_probe=push_probe, settle=settle,
             allow_remote=allow_remote, insecure=insecure, seed=seed)
         plan.check()
     except (PlanError, ProfileError) as error:
