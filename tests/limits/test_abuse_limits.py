@@ -156,3 +156,27 @@ async def test_too_many_ping_folders_is_status_6_with_the_limit(limited_server):
         answer = await server.eas("Ping", E("Ping:Ping", E("Ping:HeartbeatInterval", "300"), folders))
         assert answer.eas_status == 6
         assert text(answer.document, "Ping:MaxFolders") == "5"
+
+
+async def test_a_device_holds_one_ping_however_many_it_sends(limited_server):
+    async with limited_server(ping_min_heartbeat_s=1) as server:
+        await server.eas("FolderSync", FOLDER_SYNC)
+        ping = E("Ping:Ping", E("Ping:HeartbeatInterval", "30"), E("Ping:Folders", E(
+            "Ping:Folder", E("Ping:Id", "2"), E("Ping:Class", "Email"))))
+        policy_key = await server.provision()
+        held = []
+        for _ in range(20):
+            held.append(asyncio.create_task(server.eas("Ping", ping, policy_key=policy_key)))
+            await asyncio.sleep(0.05)
+        # Each newer Ping ends the one before at once; the newest waits out its 30 s.
+        deadline = time.monotonic() + 8
+        while sum(t.done() for t in held) < 19 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # the newest stays held
+        done = [t for t in held if t.done()]
+        pending = {t for t in held if not t.done()}
+        assert len(done) == 19 and len(pending) == 1, "more than one Ping is held"
+        assert all(task.result().eas_status == 1 for task in done)  # ended, nothing changed
+        last = pending.pop()
+        last.cancel()
+        await asyncio.gather(last, return_exceptions=True)
