@@ -83,6 +83,7 @@ class Report:
     devices_checked: int = 0
     notices_checked: int = 0
     lost: int = 0
+    doubled: int = 0  # contacts stored twice (an Add resent after its answer was lost)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -91,6 +92,7 @@ class Report:
                 f"({self.transport_errors} cut by a kill), {self.items_checked} items, "
                 f"{self.keys_checked} SyncKeys, {self.devices_checked} devices, "
                 f"{self.notices_checked} notices checked; {self.lost} lost, "
+                f"{self.doubled} doubled, "
                 f"{len(self.problems)} problems, {self.seconds:.0f} s")
 
 
@@ -550,6 +552,10 @@ async def _reckon(db_url: str, ledger: Ledger, report: Report) -> None:
                            for i in contents[address].get(folder.id, [])):
                     report.lost += 1
                     ledger.problem(f"mail {subject} not in {address}'s {folder.name}")
+        markers = [repr(i.data.get("FileAs")) for folders in contents.values()
+                   for items in folders.values() for i in items
+                   if str(i.data.get("FileAs", "")).startswith("crash-")]
+        report.doubled = len(markers) - len(set(markers))
         await _reckon_notices(store, users, contents, ledger, report)
     finally:
         await store.close()
