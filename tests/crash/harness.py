@@ -206,7 +206,10 @@ class Client:
             if exchange.status in PROVISION_AGAIN or exchange.http_status == 449:
                 await self.provision()
                 continue
-            if exchange.http_status >= 500:
+            if exchange.http_status >= 500:  # a gateway that is up never fails a request
+                self.ledger.problem(f"{self.label}: {command} answered HTTP "
+                                    f"{exchange.http_status} "
+                                    f"{exchange.headers.get('X-Easgate-Reason', '')}")
                 raise TransportError(command, f"HTTP {exchange.http_status}")
             return exchange
         raise TransportError(command, "provisioning does not take")
@@ -319,7 +322,7 @@ class OutlookClient(Client):
         if result is None:
             return
         self.pending_add = None
-        for server_id, status in _add_responses(result, client_id):
+        for server_id, status in _add_responses(result):
             if status == 1 and server_id:
                 self.ledger.contacts.append((self.user, server_id, marker))
 
@@ -335,9 +338,9 @@ class OutlookClient(Client):
             self.ledger.mails.append((self.user, recipient, subject))
 
 
-def _add_responses(result: docs.CollectionAnswer, client_id: str) -> list[tuple[str, int]]:
-    """(ServerId, Status) of the Add responses in a collection answer (documents.py keeps
-    only one id per response)."""
+def _add_responses(result: docs.CollectionAnswer) -> list[tuple[str, int]]:
+    """(ServerId, Status) of the Add responses in a collection answer (documents.py names
+    a response by its ServerId when it has one; a request holds one Add)."""
     return [(ident, status) for verb, ident, status in result.responses if verb == "Add"]
 
 
