@@ -21,6 +21,9 @@ The order of the checks is the contract (docs/architecture.md, SPEC §7):
    key Status 142, a wrong key 144 (HTTP 449 on 12.1), Provision and Ping exempt;
 7. the command, over a `MailboxView`; its document is encoded to WBXML.
 
+In proxy mode (gateway/proxy) the upstream checks the credentials of step 1, and after
+step 5 an allowed device's request is passed to the upstream instead of steps 6 and 7.
+
 Every answer carries ``MS-Server-ActiveSync`` (added in gateway/app.py for every response),
 and every exchange is handed to ``services.observers``. An unexpected exception is one
 logged line and a bare HTTP 500.
@@ -34,7 +37,7 @@ import time
 from aiohttp import web
 from lxml import etree
 
-from gateway import commands, faults, limits
+from gateway import commands, faults, limits, proxy
 from gateway.access import ClientIdentity
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.config import Config
@@ -114,7 +117,7 @@ async def _serve(request: web.Request, services: Services, exchange: Exchange) -
     exchange.user_address = user.address
     if request.method == "OPTIONS":
         exchange.command = "OPTIONS"
-        return options_response()
+        return await proxy.options(request, exchange) or options_response()
     eas = _parse(request)
     _note_request(exchange, eas)
     eas = _served_command(eas)
@@ -131,6 +134,10 @@ async def _serve(request: web.Request, services: Services, exchange: Exchange) -
         replaced = await exchange.fault.before_command(eas, services, device)
         if replaced is not None:
             raise Refusal(replaced.response, replaced.document)
+    passed = await proxy.pass_through(request, exchange, eas=eas, body=body, document=document,
+                                      user=user, device=device)
+    if passed is not None:  # proxy mode: an allowed device is answered by the upstream
+        return passed
     _check_provisioning(eas, device)
     result = await _run(eas, document, body, user, device, services)
     exchange.notes.update(result.trace_note)
@@ -148,6 +155,8 @@ async def _authenticate(request: web.Request, services: Services) -> User:
                                                 request.remote)
     except Throttled as throttled:  # too many failed logins (gateway/throttle.py)
         raise Refusal(throttled_response(throttled)) from None
+    except proxy.UpstreamRefusal as refusal:  # proxy mode: refused upstream, or no upstream
+        raise Refusal(refusal.response()) from None
     if user is None:
         response = plain_response(401, "credentials missing or not accepted")
         response.headers["WWW-Authenticate"] = f'Basic realm="{services.config.realm}"'
