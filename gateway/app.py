@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway import autodiscover, http
+from gateway import autodiscover, http, proxy
 from gateway.access import AccessService
 from gateway.admin import setup_admin
 from gateway.clock import Clock
@@ -48,6 +48,7 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> w
     app.on_response_prepare.append(_server_header)
     _add_routes(app)
     setup_admin(app)  # the admin API and page, /choice, /healthz, /metrics (SPEC §8)
+    proxy.setup_proxy(app, config)  # proxy mode: allowed devices reach the upstream server
     return app
 
 
@@ -89,7 +90,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 async def _start_services(store: Store, config: Config,
                           coordination: Coordination | None) -> Services:
     if config.load_demo and not await store.list_tenants():
-        await load_demo_tenant(store)
+        if proxy.is_proxy(config):  # mailboxes are upstream: the setting alone
+            await proxy.load_demo_setting(store)
+        else:
+            await load_demo_tenant(store)
         log.info("empty database: demo tenant loaded")
     clock = Clock(store)
     await clock.load()
