@@ -2,6 +2,7 @@
 
     easgate serve [--config FILE] [--db URL] [--http HOST:PORT] [--https HOST:PORT|off]
                   [--workers N] [--admin-token TOKEN] [--clock real|manual] [--no-demo]
+                  [--upstream URL [--upstream-ca FILE | --upstream-insecure]]
 
 Options override the configuration file, which overrides ``EASGATE_*`` variables' defaults
 (see gateway/config.py). On start it prints where it listens and the admin token; Ctrl-C
@@ -24,6 +25,7 @@ from gateway import workers as worker_processes
 from gateway.app import create_app
 from gateway.config import Config, ConfigError, with_admin_token
 from gateway.limits import runner_options
+from gateway.proxy import settings as proxy_settings
 from gateway.tls import server_context
 from store import StoreError
 
@@ -49,12 +51,23 @@ def serve_command(
         "--clock", help="real or manual (default: real for a new database, else as stored).")] = None,
     no_demo: Annotated[bool, typer.Option(
         "--no-demo", help="Leave an empty database empty (no demo tenant).")] = False,
+    upstream: Annotated[str | None, typer.Option(
+        "--upstream", help="Proxy mode: the EAS endpoint of the server holding the "
+        "mailboxes (https://host/Microsoft-Server-ActiveSync); see docs/proxy.md.")] = None,
+    upstream_ca: Annotated[Path | None, typer.Option(
+        "--upstream-ca", help="PEM file of the CA certificates to trust for the upstream.",
+        dir_okay=False)] = None,
+    upstream_insecure: Annotated[bool, typer.Option(
+        "--upstream-insecure", help="Do not check the upstream's certificate (tests only).")
+    ] = False,
 ) -> None:
     """Serve Exchange ActiveSync, autodiscover, the admin API and page."""
     try:
         config = with_admin_token(Config.load(
             config_file, db_url=db, http=http, https=https, workers=workers,
-            admin_token=admin_token, clock_mode=clock, load_demo=False if no_demo else None))
+            admin_token=admin_token, clock_mode=clock, load_demo=False if no_demo else None,
+            upstream=upstream, upstream_ca=upstream_ca,
+            upstream_insecure=True if upstream_insecure else None))
         _check(config)
     except ConfigError as exc:
         _fail(str(exc))
@@ -80,6 +93,7 @@ def _check(config: Config) -> None:
     if config.http is None and config.https is None:
         raise ConfigError("both listeners are off: give --http or --https")
     worker_processes.check_shareable(config)
+    proxy_settings.check(config)
 
 
 def serve_worker(config: Config, number: int, on_ready: Callable[[], None]) -> None:
@@ -124,6 +138,8 @@ def _announce(config: Config) -> None:
     lines.append(f"  admin {config.base_url}/admin  (API {config.base_url}/admin/api/v1)")
     lines.append(f"  admin token: {config.admin_token}")
     lines.append(f"  database: {_safe_db(config.db_url)}")
+    if proxy_settings.is_proxy(config):
+        lines.append(f"  mailboxes upstream: {proxy_settings.endpoint_url(config.upstream or '')}")
     typer.echo("\n".join(lines))
 
 
