@@ -1,4 +1,7 @@
-"""WBXML 1.x bytes → an lxml tree, in one pass over the body.
+"""WBXML 1.x bytes → an lxml tree, in one pass over the body: the reference.
+
+The gateway runs the same rules in C (:mod:`protocol.wbxml.fast`); this module is what the
+tests hold that to, tree for tree and error for error (offset and reason).
 
 What is accepted: any WBXML 1.0–1.3 header (a public id given inline or as a string-table
 reference, charset UTF-8, US-ASCII, ISO-8859-1 or unknown-meaning-UTF-8), then one root
@@ -150,8 +153,7 @@ def decode(data: bytes | bytearray | memoryview) -> etree._Element:
     return _decode_body(data, header)
 
 
-def _decode_body(data: bytes, header: _Header) -> etree._Element:  # noqa: C901 - one hot loop
-    # The loop keeps everything in locals: this is the gateway's hottest path.
+def _decode_body(data: bytes, header: _Header) -> etree._Element:  # noqa: C901 - one loop
     sub_element = etree.SubElement
     charset = header.charset
     utf8 = charset == "utf-8"

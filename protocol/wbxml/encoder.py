@@ -1,4 +1,7 @@
-"""An lxml tree → EAS WBXML bytes, as real clients and Exchange write them.
+"""An lxml tree → EAS WBXML bytes, as real clients and Exchange write them: the reference.
+
+The gateway runs the same rules in C (:mod:`protocol.wbxml.fast`); this module is what the
+tests hold that to, byte for byte and error for error.
 
 The header is ``03 01 6A 00``: WBXML 1.3, unknown public id, UTF-8, no string table.
 Every text is an inline string (``STR_I``); an element marked ``opaque="base64"`` (see
@@ -7,10 +10,10 @@ text nor children is written without the content bit, so it needs no ``END``.
 
 Whitespace-only text between child elements is layout, not content (an indented XML file
 read back in), and is left out; other text around child elements is written where it
-stands. Comments and processing instructions are skipped. Tags must be in a code-page
-namespace, with or without the trailing colon (``{AirSync:}Sync`` or ``{AirSync}Sync``);
-anything else raises :class:`WBXMLEncodeError`, as do attributes other than the opaque
-marker (EAS defines none).
+stands. Comments and processing instructions are skipped, the text after them is not.
+Tags must be in a code-page namespace, with or without the trailing colon
+(``{AirSync:}Sync`` or ``{AirSync}Sync``); anything else raises :class:`WBXMLEncodeError`,
+as do attributes other than the opaque marker (EAS defines none) and entity references.
 """
 from __future__ import annotations
 
@@ -75,6 +78,14 @@ def _unknown_tag(element: etree._Element) -> WBXMLEncodeError:
     return WBXMLEncodeError(_path(element), "no MS-ASWBXML code page holds this tag")
 
 
+def _append_tail(out: bytearray, node: etree._Element) -> None:
+    tail = node.tail
+    if tail and not tail.isspace():
+        out.append(STR_I)
+        out.extend(tail.encode("utf-8"))
+        out.append(0)
+
+
 def encode(root: etree._Element | etree._ElementTree) -> bytes:
     """Encode a document (its root element) as EAS WBXML."""
     if isinstance(root, etree._ElementTree):
@@ -86,8 +97,14 @@ def encode(root: etree._Element | etree._ElementTree) -> bytes:
     page = 0
     open_with_content: list[bool] = []
 
-    for event, element in etree.iterwalk(root, events=("start", "end")):
-        if event == "start":
+    for event, element in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        if event in ("comment", "pi"):
+            _append_tail(out, element)
+        elif event == "start":
+            if not isinstance(element.tag, str):  # iterwalk yields entity references too
+                raise WBXMLEncodeError(_path(element.getparent()),
+                                       f"entity reference &{element.name};: "
+                                       "EAS documents carry none")
             found = table.get(element.tag)
             if found is None:
                 raise _unknown_tag(element)
@@ -122,9 +139,6 @@ def encode(root: etree._Element | etree._ElementTree) -> bytes:
         else:
             if open_with_content.pop():
                 append(END)
-            tail = element.tail
-            if tail and element is not root and not tail.isspace():
-                append(STR_I)
-                extend(tail.encode("utf-8"))
-                append(0)
+            if element is not root:
+                _append_tail(out, element)
     return bytes(out)
