@@ -65,6 +65,13 @@ class Seed:
     body: bytes
 
 
+def opaque(tag: str, data: bytes):
+    """An element holding opaque bytes (E would write their repr as text)."""
+    element = E(tag)
+    set_opaque(element, data)
+    return element
+
+
 def _client_uploads() -> dict[str, tuple[str, etree._Element]]:
     """Requests the corpus lacks: client changes, composing, folder commands."""
     sync_commands = E(
@@ -293,10 +300,3 @@ def is_protocol_answer(command: str, status: int, reason: str) -> bool:
     if status == 501 and "not" in reason:
         return True
     return command == "GetAttachment" and status == 500 and reason == "attachment not found"
-
-
-def opaque(tag: str, data: bytes):
-    """An element holding opaque bytes (E would write their repr as text)."""
-    element = E(tag)
-    set_opaque(element, data)
-    return element
