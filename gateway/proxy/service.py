@@ -93,8 +93,9 @@ class Proxy:
     def _send(self, request: web.Request, body: bytes, wait_s: float
               ) -> Awaitable[aiohttp.ClientResponse]:
         headers = to_upstream(request.headers, request.remote)
-        return self.upstream.send(request.method, request.query_string, headers, body,
-                                  wait_s=wait_s)
+        # The query as it came, percent-escapes and all (``query_string`` is decoded).
+        return self.upstream.send(request.method, request.rel_url.raw_query_string, headers,
+                                  body, wait_s=wait_s)
 
     async def _answer(self, request: web.Request, exchange: Exchange,
                       sending: Awaitable[aiohttp.ClientResponse], command: str

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_upstream import FakeUpstream
 from server_fixtures import ADMIN_TOKEN, LiveServer, running
 
 from gateway.config import Address, Config
@@ -58,3 +59,12 @@ async def proxy_server(live_server: LiveServer, start_proxy: ProxyFactory,
     async with start_proxy(f"{live_server.https_url}/Microsoft-Server-ActiveSync",
                            upstream_ca=template_certificate) as server:
         yield server
+
+
+@pytest.fixture
+async def fake_upstream() -> AsyncIterator[FakeUpstream]:
+    upstream = await FakeUpstream().start()
+    try:
+        yield upstream
+    finally:
+        await upstream.stop()
