@@ -3,6 +3,8 @@
 holds is refused, no access state goes back, no notice is doubled (see harness.py)."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from harness import run
 
@@ -18,8 +20,12 @@ async def test_twenty_kills_lose_nothing(engine, tmp_path):
     assert report.kills == KILLS
     assert report.problems == []
     assert report.lost == 0
+    # Contacts stored twice (report.doubled) are counted, not failed: see docs/reliability.md.
     # The run did what it claims: clients were told things, and kills cut requests.
     assert report.items_checked >= 20
     assert report.keys_checked >= 10
     assert report.notices_checked >= 3
     assert report.transport_errors >= 1
+    if engine == "sqlite":  # the journal mode that makes a commit survive a killed process
+        journal = sqlite3.connect(tmp_path / "crash.db").execute("PRAGMA journal_mode")
+        assert journal.fetchone()[0] == "wal"
