@@ -4,9 +4,11 @@ headers stop; the answer's status, headers and bytes come back unchanged; the tr
 the metrics see the exchange; blocked devices and refused credentials never reach it."""
 from __future__ import annotations
 
+import asyncio
 import gzip
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from fake_upstream import REALM, WBXML, status_document
 from server_fixtures import basic_auth
@@ -170,3 +172,34 @@ async def test_trace_and_metrics_see_the_proxied_exchange(fake_upstream: Any,
             text = await metrics.text()
         assert 'easgate_upstream_answers_total{status="200"}' in text
         assert 'easgate_upstream_credential_checks_total{outcome="accepted"} 1.0' in text
+
+
+async def test_the_answer_streams_before_the_upstream_has_finished(fake_upstream: Any,
+                                                                   start_proxy: Any) -> None:
+    first_seen = asyncio.Event()
+    tail = b"x" * (2 * 1024 * 1024)
+
+    async def slow_tail(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await response.prepare(request)
+        await response.write(b"first")
+        await asyncio.wait_for(first_seen.wait(), 10)  # only once the client has it
+        await response.write(tail)
+        await response.write_eof()
+        return response
+
+    fake_upstream.answer = slow_tail
+    async with start_proxy(fake_upstream.url) as proxy:
+        session = await proxy.session()
+        async with session.post(proxy.endpoint, params={
+                "Cmd": "GetAttachment", "User": "alice@contoso.com", "DeviceId": "STREAM01",
+                "DeviceType": "iPhone", "AttachmentName": "1:1:0"},
+                headers={"Authorization": basic_auth("alice@contoso.com"),
+                         "MS-ASProtocolVersion": "14.1", "User-Agent": IPHONE["user_agent"]},
+                timeout=aiohttp.ClientTimeout(total=20)) as response:
+            assert await response.content.readexactly(5) == b"first"
+            first_seen.set()
+            assert await response.read() == tail
+        (device,) = await proxy.store.list_devices()
+        status, trace = await proxy.admin("GET", f"/devices/{device.id}/trace")
+        assert trace[-1]["notes"]["trace"] == f"answer of {5 + len(tail)} bytes not decoded"
