@@ -73,7 +73,9 @@ async def _operation(run: Operations, operation: etree._Element) -> etree._Eleme
         return await empty_folder(run.ctx, operation)
     if name == "Move":
         return await move_conversation(run.ctx, operation)
-    return E(f"ItemOperations:{name}", E("ItemOperations:Status", Status.PROTOCOL_ERROR))
+    # Not an operation (a stray element of any page): the request is malformed. Echoing
+    # its name as an ItemOperations tag could name a tag no code page holds.
+    raise CommandFailure(Status.PROTOCOL_ERROR, f"{name[:40]} is not an operation")
 
 
 def multipart(document: bytes, parts: list[bytes]) -> bytes:
