@@ -10,8 +10,8 @@ recipient's devices is the push latency.
 Bounded: a device count and a duration (both capped), loopback servers only unless told
 otherwise. With ``push_probe`` the run waits until every idle device holds its Ping, says so
 (the ``ready`` event), waits ``settle`` seconds (or less: SIGUSR1 ends the wait), then
-delivers that many mails one by one and ends once their pushes are in: the Ping fan-out
-benchmark drives it that way, measuring the gateway while it waits.
+delivers that many mails one at a time, each once the previous one's pushes are in, and
+ends: the Ping fan-out benchmark drives it that way, measuring the gateway while it waits.
 """
 from __future__ import annotations
 
@@ -44,8 +44,7 @@ MAX_DURATION = 24 * 3600.0
 MAX_USERS = 10_000
 DEMO_USERS = ("alice", "bob", "carol")
 ERROR_BACKOFF = 5.0  # seconds a device waits after an error, as apps back off
-PROBE_INTERVAL = 0.1  # seconds between the push probe's deliveries
-PROBE_GRACE = 15.0  # seconds to wait for the probe's pushes to come in
+PROBE_GRACE = 15.0  # seconds to wait for a probe mail's pushes to come in
 
 
 class PlanError(ValueError):
@@ -441,24 +440,30 @@ class LoadGenerator:
     # --- the push probe ----------------------------------------------------------------------
     async def _probe(self) -> None:
         """Wait until every idle device holds its Ping, then time the push of N mails."""
-        while not self.all_holding():
-            await asyncio.sleep(0.1)
+        await self._until(self.all_holding, self.plan.duration)
         self.emit("ready", pings_held=self.stats.pings_held, devices=len(self.devices))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.go.wait(), self.plan.settle)
         self.emit("probe", mails=self.plan.push_probe)
-        before = len(self.stats.push_latencies)
-        expected = 0
+        expected = measured = 0
         for n in range(self.plan.push_probe):
-            recipients = self._recipients()
-            address = self.rng.choice(recipients)
-            expected += sum(1 for d in self.devices
-                            if d.account.address == address and d.in_ping)
+            # one mail at a time, each once the devices it woke hold their Ping again: the
+            # figure is the push itself, not a queue of the previous mails' syncs
+            await self._until(self.all_holding, PROBE_GRACE)
+            address = self.rng.choice(self._recipients())
+            waiting = sum(1 for d in self.devices if d.account.address == address and d.in_ping)
+            before = len(self.stats.push_latencies)
             await self._deliver(address, f"Push probe {n + 1}")
-            await asyncio.sleep(PROBE_INTERVAL)
-        deadline = time.perf_counter() + PROBE_GRACE
-        while (len(self.stats.push_latencies) - before < expected
-               and time.perf_counter() < deadline):
-            await asyncio.sleep(0.1)
-        self.emit("probed", expected=expected,
-                  measured=len(self.stats.push_latencies) - before)
+            await self._until(lambda before=before, waiting=waiting:
+                              len(self.stats.push_latencies) - before >= waiting, PROBE_GRACE)
+            expected += waiting
+            measured += len(self.stats.push_latencies) - before
+        self.emit("probed", expected=expected, measured=measured)
+
+    async def _until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.perf_counter() + timeout
+        while not condition():
+            if time.perf_counter() > deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
