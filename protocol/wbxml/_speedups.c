@@ -3,12 +3,17 @@
  * protocol/wbxml/encoder.py (the reference), which the tests hold this file to, error for
  * error. Why the work is split this way, and what it bought, is in protocol/wbxml/fast.py.
  *
- *   to_xml(body: bytes) -> bytes
+ *   to_xml(body) -> (xml: bytes, texts: list | None)
  *       WBXML -> XML text that lxml parses into the very tree the reference builds:
  *       code pages bound as prefixes on the root (<AirSync:Sync xmlns:AirSync="AirSync:">),
- *       text escaped (CR as &#13; so that XML's line-end rule keeps it), an empty string as
- *       an empty CDATA section (lxml then reads '' where the reference set ''), opaque data
- *       as base64 text with opaque="base64". Raises WBXMLError(offset, reason).
+ *       text escaped (CR as &#13;, so that XML's line-end rule keeps it), an empty string
+ *       as an empty CDATA section (lxml then reads '' where the reference set ''), opaque
+ *       data as base64 text with opaque="base64". A text that would need many character
+ *       references is left out and listed in ``texts`` as (element index, is tail, text).
+ *       Raises WBXMLError(offset, reason).
+ *
+ *   fill_texts(root, texts)
+ *       Sets those texts on the parsed tree, through lxml's public C API.
  *
  *   encode(element) -> bytes
  *       An lxml tree -> WBXML, reading libxml2's nodes in place through lxml's public C
@@ -150,7 +155,7 @@ enum { PLAIN = 0, AMP, LT, GT, CR, FORBIDDEN };
 static unsigned char ascii_class[128];
 
 static void
-init_ascii_class(void)
+init_character_tables(void)
 {
     for (int c = 0; c < 0x20; c++)
         ascii_class[c] = FORBIDDEN;
@@ -159,6 +164,18 @@ init_ascii_class(void)
     ascii_class['&'] = AMP;
     ascii_class['<'] = LT;
     ascii_class['>'] = GT;
+}
+
+static const char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static signed char base64_value[256];   /* -1 outside the alphabet */
+
+static void
+init_base64_value(void)
+{
+    memset(base64_value, -1, sizeof base64_value);
+    for (int i = 0; i < 64; i++)
+        base64_value[(unsigned char)base64_alphabet[i]] = (signed char)i;
 }
 
 /* Length of the well-formed UTF-8 sequence at s[0..n), 0 when it is not one: Python's
@@ -203,9 +220,6 @@ is_xml_nonchar(const unsigned char *s, int length)
 {
     return length == 3 && s[0] == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF);
 }
-
-static const char base64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* ------------------------------------------------------------------------------------ */
 /* Decoding: WBXML -> XML text                                                           */
@@ -995,6 +1009,8 @@ speedups_fill_texts(PyObject *module, PyObject *args)
         if (index >= count)
             count = index + 1;
     }
+    if (n == 0)
+        Py_RETURN_NONE;
     struct LxmlElement *root = rootNodeOrRaise(root_object);
     if (root == NULL)
         return NULL;
@@ -1280,12 +1296,6 @@ check_attributes(const xmlNode *node)
 static int
 put_opaque(Buffer *out, TextRun run)
 {
-    static signed char value_of[256];
-    if (value_of['B'] == 0) {
-        memset(value_of, -1, sizeof value_of);
-        for (int i = 0; i < 64; i++)
-            value_of[(unsigned char)base64_alphabet[i]] = (signed char)i;
-    }
     Py_ssize_t data = 0, padding = 0;
     FOR_EACH_RUN_NODE(run, node) {
         for (const unsigned char *p = node->content; *p; p++) {
@@ -1294,7 +1304,7 @@ put_opaque(Buffer *out, TextRun run)
                     return -1;   /* leading padding */
                 padding++;
             }
-            else if (value_of[*p] < 0 || padding > 0)
+            else if (base64_value[*p] < 0 || padding > 0)
                 return -1;       /* not base64, or data after padding */
             else
                 data++;
@@ -1314,7 +1324,7 @@ put_opaque(Buffer *out, TextRun run)
     int count = 0;
     FOR_EACH_RUN_NODE(run, node) {
         for (const unsigned char *p = node->content; *p && *p != '='; p++) {
-            bits = (bits << 6) | (unsigned int)value_of[*p];
+            bits = (bits << 6) | (unsigned int)base64_value[*p];
             if (++count == 4) {
                 out->data[out->len++] = (char)(bits >> 16);
                 out->data[out->len++] = (char)(bits >> 8);
@@ -1614,7 +1624,8 @@ static PyMethodDef speedups_methods[] = {
      "setup(page_names, tags, encode_table, global_tokens, max_depth, WBXMLError, "
      "WBXMLEncodeError): the tables, once"},
     {"to_xml", speedups_to_xml, METH_O,
-     "to_xml(body) -> bytes: an EAS WBXML body as XML text; raises WBXMLError"},
+     "to_xml(body) -> (xml, texts): an EAS WBXML body as XML text and the texts left out "
+     "of it; raises WBXMLError"},
     {"fill_texts", speedups_fill_texts, METH_VARARGS,
      "fill_texts(root, texts): set the texts to_xml left out of the XML text"},
     {"encode", speedups_encode, METH_O,
@@ -1633,6 +1644,7 @@ PyInit__speedups(void)
 {
     if (import_lxml__etree() < 0)
         return NULL;
-    init_ascii_class();
+    init_character_tables();
+    init_base64_value();
     return PyModule_Create(&speedups_module);
 }
