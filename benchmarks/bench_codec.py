@@ -6,10 +6,13 @@ policy document. Each codec decodes and encodes each document; rounds alternate 
 the codecs so that machine noise hits both alike, and the best round counts. Ratios above
 1 mean protocol.wbxml is faster; the target is 2x.
 
+protocol.wbxml is the codec the gateway runs (its C extension, see protocol.wbxml.fast);
+``--reference`` measures the pure-Python reference codec instead, to see what the C bought.
+
 pyactivesync's tables lack the Provision policy settings; for its writer to run at all they
 are added to its table with MS-ASWBXML's tokens. Its algorithm is what is measured.
 
-    python benchmarks/bench_codec.py [--json [FILE]] [--seconds S]
+    python benchmarks/bench_codec.py [--json [FILE]] [--seconds S] [--reference]
 """
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ from lxml import etree
 from pyactivesync import _codepages
 from pyactivesync._wbxml import WBXMLReader, WBXMLWriter, wtag
 
-from protocol.wbxml import decode, encode
+from protocol import wbxml
+from protocol.wbxml import decoder, encoder
 from protocol.wbxml.codepages import PAGE_NUMBERS, TAGS
 from protocol.xml import E, is_opaque, opaque_bytes, sub
 
@@ -128,7 +132,10 @@ def _rate(function: Callable[[], Any], size: int, seconds: float) -> float:
     return size * count / elapsed / 1e6
 
 
-def measure(name: str, root: etree._Element, seconds: float) -> list[dict[str, Any]]:
+def measure(name: str, root: etree._Element, seconds: float,
+            reference: bool = False) -> list[dict[str, Any]]:
+    decode, encode = ((decoder.decode, encoder.encode) if reference
+                      else (wbxml.decode, wbxml.encode))
     body = encode(root)
     their_encode = _pyactivesync_encoder(root)
     assert their_encode() == body, f"{name}: the codecs write different bytes"
@@ -143,6 +150,7 @@ def measure(name: str, root: etree._Element, seconds: float) -> list[dict[str, A
             best_ours = max(best_ours, _rate(ours, len(body), seconds))
             best_theirs = max(best_theirs, _rate(theirs, len(body), seconds))
         results.append({"operation": operation, "document": name, "bytes": len(body),
+                        "codec": "reference" if reference else "protocol.wbxml",
                         "ours_mb_s": round(best_ours, 2),
                         "pyactivesync_mb_s": round(best_theirs, 2),
                         "ratio": round(best_ours / best_theirs, 2)})
@@ -150,8 +158,10 @@ def measure(name: str, root: etree._Element, seconds: float) -> list[dict[str, A
 
 
 def describe(result: dict[str, Any]) -> str:
-    return (f"wbxml {result['operation']} {result['document']}: {result['ours_mb_s']:.1f} MB/s "
-            f"vs pyactivesync {result['pyactivesync_mb_s']:.1f} MB/s = {result['ratio']:.2f}x")
+    codec = " (Python reference)" if result["codec"] == "reference" else ""
+    return (f"wbxml {result['operation']} {result['document']}{codec}: "
+            f"{result['ours_mb_s']:.1f} MB/s vs pyactivesync {result['pyactivesync_mb_s']:.1f} "
+            f"MB/s = {result['ratio']:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,11 +170,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the results as JSON to FILE (stdout when no FILE)")
     parser.add_argument("--seconds", type=float, default=0.12,
                         help="length of one timed batch (default 0.12)")
+    parser.add_argument("--reference", action="store_true",
+                        help="measure the pure-Python reference codec instead")
     args = parser.parse_args(argv)
     _teach_pyactivesync_the_policy_tags()
     results = []
     for name, build in (("sync100", sync100), ("provision", provision)):
-        for result in measure(name, build(), args.seconds):
+        for result in measure(name, build(), args.seconds, args.reference):
             results.append(result)
             if args.json != "-":
                 print(describe(result), flush=True)
