@@ -141,7 +141,8 @@ class Device:
         client = EASClient(load.http, load.plan.url, account, profile,
                            profile.device_id("load", account.address, index))
         self.session = Session(client, on_event=self.on_event)
-        self.ready = False
+        self.ready = False  # set up, in its loop
+        self.gone = False  # blocked or wiped: the device has stopped
         self.in_ping = False
         self.ping_sent = 0.0
         self.last_exchange: Event | None = None
@@ -153,18 +154,33 @@ class Device:
         stats.devices_started += 1
         try:
             await self._until_set_up()
-            stats.devices_ready += 1
-            self.ready = True
-            if self.session.outcome == "quarantined":
-                stats.devices_quarantined += 1
+            self._mark_ready()
             while True:
                 await self._guarded(self._activity)
         except DeviceBlocked:
+            self._mark_gone()
             stats.devices_blocked += 1
         except DeviceWiped:
-            pass
+            self._mark_gone()
+            stats.devices_wiped += 1
         finally:
             self._leave_ping()
+
+    def _mark_ready(self) -> None:
+        self.ready = True
+        self.load.stats.devices_ready += 1
+        self.load.settled += 1
+        if not self.active:
+            self.load.idle_ready += 1
+        if self.session.outcome == "quarantined":
+            self.load.stats.devices_quarantined += 1
+
+    def _mark_gone(self) -> None:
+        self.gone = True
+        if not self.ready:
+            self.load.settled += 1
+        elif not self.active:
+            self.load.idle_ready -= 1
 
     async def _until_set_up(self) -> None:
         """Set up, again after an error; only so many devices at once, as real phones come
@@ -230,7 +246,7 @@ class Device:
         except (DeviceBlocked, DeviceWiped):
             raise
         except SessionError as error:
-            self.load.stats.error(self._error_kind(), str(error))
+            self.load.stats.error(self.error_kind(), str(error))
         except TransportError as error:
             kind = "timeout" if error.reason.startswith("no answer") else error.reason.split(":")[0]
             self.load.stats.error(f"{error.command}: {kind}", str(error))
@@ -238,7 +254,7 @@ class Device:
             await asyncio.sleep(ERROR_BACKOFF * self.rng.uniform(0.5, 1.5))
         return False
 
-    def _error_kind(self) -> str:
+    def error_kind(self) -> str:
         last = self.last_exchange
         if last is None:
             return "session"
@@ -283,6 +299,8 @@ class LoadGenerator:
         self.http: aiohttp.ClientSession  # opened in run()
         self.admin: AdminAPI | None = None
         self.go = asyncio.Event()  # ends the settle time before the push probe
+        self.settled = 0  # devices set up or stopped
+        self.idle_ready = 0  # devices set up to idle in Ping, not stopped since
         self.setup_gate = asyncio.Semaphore(plan.setup_concurrency)
 
     # --- what the devices ask of the run ---------------------------------------------------
@@ -300,14 +318,10 @@ class LoadGenerator:
             self.events.write(json.dumps(line) + "\n")
             self.events.flush()
 
-    @property
-    def idle_ready(self) -> int:
-        return sum(1 for d in self.devices if d.ready and not d.active
-                   and not d.session.blocked and not d.session.wiped)
-
     def all_holding(self) -> bool:
-        settled = self.stats.devices_ready + self.stats.devices_blocked
-        return settled == len(self.devices) and self.stats.pings_held >= self.idle_ready
+        """Every device is set up (or stopped) and every idle one holds its Ping."""
+        return (self.settled == len(self.devices)
+                and self.stats.pings_held >= self.idle_ready)
 
     # --- the run ---------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
@@ -404,7 +418,7 @@ class LoadGenerator:
                                            "Sent by easgate load.")
             self.stats.sends += 1
         except SessionError as error:
-            self.stats.error(device._error_kind(), str(error))
+            self.stats.error(device.error_kind(), str(error))
         except TransportError as error:
             self.stats.error(f"SendMail: {error.reason.split(':')[0]}", str(error))
 

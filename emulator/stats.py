@@ -45,6 +45,7 @@ class LoadStats:
     devices_ready: int = 0  # set up and in their loop
     devices_blocked: int = 0
     devices_quarantined: int = 0
+    devices_wiped: int = 0
     pings_held: int = 0
 
     def request(self, command: str, elapsed: float) -> None:
@@ -95,5 +96,6 @@ class LoadStats:
             "sends": self.sends,
             "devices": {"started": self.devices_started, "ready": self.devices_ready,
                         "blocked": self.devices_blocked,
-                        "quarantined": self.devices_quarantined},
+                        "quarantined": self.devices_quarantined,
+                        "wiped": self.devices_wiped},
         }
