@@ -181,7 +181,7 @@ def follow_load(load: subprocess.Popen[str], gateway_pid: int, base: str,
             held["rss_kib"] = rss_kib(gateway_pid)
             held["cpu_share"] = cpu_share(gateway_pid, window)
             load.send_signal(signal.SIGUSR1)
-    load.wait()
+    held["load_exit"] = load.wait()
     return held
 
 
@@ -223,15 +223,16 @@ def figures(args: argparse.Namespace, open_files: int, idle: dict[str, Any],
         "cpu_held_share": round(held["cpu_share"], 4) if "cpu_share" in held else None,
         "push_p50_ms": push.get("p50_ms"), "push_p99_ms": push.get("p99_ms"),
         "push_max_ms": push.get("max_ms"), "pushes": push.get("count", 0),
+        "load_exit": held.get("load_exit"),
         "load_errors": summary.get("error_count"), "load_error_kinds": summary.get("errors"),
         "requests_per_s": summary.get("requests_per_s"),
     }
 
 
 def describe(result: dict[str, Any]) -> str:
-    if not result["pings_held"]:
-        return (f"ping fan-out: the devices never all held their Ping "
-                f"(load errors: {result['load_error_kinds']})")
+    if result["rss_per_ping_kib"] is None:
+        return (f"ping fan-out: the devices never all held their Ping (load generator exit "
+                f"{result['load_exit']}, errors: {result['load_error_kinds']})")
     per_ping, held = result["rss_per_ping_kib"], result["pings_held"]
     lines = [
         f"ping fan-out RSS per held Ping ({held:,} held): {per_ping:.1f} KiB "
@@ -298,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = run(args)
     print(json.dumps(result, indent=2) if args.json else describe(result))
-    return 0 if result["pings_held"] and not result["load_errors"] else 1
+    failed = result["rss_per_ping_kib"] is None or result["load_errors"] or result["load_exit"]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
