@@ -203,3 +203,27 @@ async def test_the_answer_streams_before_the_upstream_has_finished(fake_upstream
         (device,) = await proxy.store.list_devices()
         status, trace = await proxy.admin("GET", f"/devices/{device.id}/trace")
         assert trace[-1]["notes"]["trace"] == f"answer of {5 + len(tail)} bytes not decoded"
+
+
+AUTODISCOVER = (b'<?xml version="1.0" encoding="utf-8"?>'
+                b'<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/'
+                b'mobilesync/requestschema/2006"><Request><EMailAddress>alice@contoso.com'
+                b'</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/'
+                b'exchange/autodiscover/mobilesync/responseschema/2006'
+                b'</AcceptableResponseSchema></Request></Autodiscover>')
+
+
+async def test_autodiscover_points_at_the_proxy_once_the_upstream_accepts(
+        fake_upstream: Any, start_proxy: Any) -> None:
+    async with start_proxy(fake_upstream.url) as proxy:
+        session = await proxy.session()
+        url = f"{proxy.http_url}/autodiscover/autodiscover.xml"
+        for password, status in (("wrong", 401), ("demo-pass", 200)):
+            async with session.post(url, data=AUTODISCOVER, headers={
+                    "Content-Type": "text/xml",
+                    "Authorization": basic_auth("alice@contoso.com", password)}) as answer:
+                assert answer.status == status
+                assert answer.headers.get("WWW-Authenticate") == (REALM if status == 401
+                                                                  else None)
+                body = await answer.text()
+        assert f"<Url>{proxy.http_url}/Microsoft-Server-ActiveSync</Url>" in body
