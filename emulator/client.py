@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+from multidict import CIMultiDict
 
 from emulator import documents
 from emulator.profiles import Profile
@@ -57,7 +58,7 @@ class Exchange:
     command: str
     http_status: int
     document: Element | None = None  # the decoded answer, None when the body was empty
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=CIMultiDict)  # names in any case
     elapsed: float = 0.0  # seconds, request sent to answer read
     body: bytes = b""  # the raw answer when it is not WBXML (OPTIONS, Autodiscover)
 
@@ -158,8 +159,8 @@ class EASClient:
             ) as answer:
                 payload = await answer.read()
                 elapsed = time.perf_counter() - started
-                exchange = Exchange(command, answer.status, headers=dict(answer.headers),
-                                    elapsed=elapsed)
+                exchange = Exchange(command, answer.status,
+                                    headers=CIMultiDict(answer.headers), elapsed=elapsed)
         except TimeoutError:
             raise TransportError(command, f"no answer within {timeout:.0f} s") from None
         except aiohttp.ClientError as error:
