@@ -13,7 +13,8 @@ A request the upstream may hold (Ping, a Sync with Wait or HeartbeatInterval) wa
 upstream's answer and, at the same time, for the device's access state to change: a device
 blocked or quarantined while its Ping is held at the upstream hears it at once, as in store
 mode — the upstream request is dropped and the gateway answers (Ping 7 or Sync 12 to send a
-newly quarantined device to its FolderSync, 129 or HTTP 403 to a blocked one).
+newly quarantined device to its FolderSync, 129 or HTTP 403 to a blocked one, 140 or HTTP
+449 to one whose remote wipe was just asked for).
 """
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ class Proxy:
                            device: Device) -> web.StreamResponse | None:
         """The answer for an allowed device; None when the gateway answers it itself."""
         store = self.services.store
-        if device.state == "quarantined" or device.wipe != "none":
+        if _may_not_pass(device):  # blocked devices were answered before: 129
             await handover.mark_served_locally(store, device)
             exchange.notes["proxy"] = "answered by the gateway: " + (
                 "quarantined" if device.state == "quarantined" else "remote wipe pending")
@@ -118,7 +119,10 @@ class Proxy:
         self.metrics.held.inc()
         try:
             upstream = asyncio.ensure_future(sending)
-            with self.services.pushhub.watch(user.id, {ACCESS_WATCH}) as watch:
+            # As the device's held request: a newer one of the same device, or a remote
+            # wipe, ends this watch (gateway/pushhub.py).
+            hub = self.services.pushhub
+            with hub.watch(user.id, {ACCESS_WATCH}, holder=device.id) as watch:
                 lost = await self._access_lost(watch, upstream, device, wait_s)
             if lost is not None:
                 exchange.notes["proxy"] = f"held at the upstream until the device was {lost.state}"
@@ -143,12 +147,15 @@ class Proxy:
                 if upstream in done:
                     woken.cancel()
                     return None
-                if not woken.result():  # past the wait: the upstream's own timeout decides
+                if woken.result() or watch.ended:  # an access state (or a wipe) changed
+                    current = await self.services.store.get_device_by_pk(device.id)
+                    if _may_not_pass(current):
+                        return current
+                if watch.ended or not woken.result():
+                    # A newer request of the device took over (the upstream answers this
+                    # one), or the wait is over (the upstream's own timeout decides).
                     await asyncio.wait({upstream})
                     return None
-                current = await self.services.store.get_device_by_pk(device.id)
-                if current.state in ("blocked", "quarantined") or current.wipe != "none":
-                    return current
         finally:
             if not upstream.done():
                 upstream.cancel()  # closes the upstream connection
@@ -186,9 +193,10 @@ class Proxy:
 
     def _lost_access_answer(self, exchange: Exchange, eas: EASRequest,
                             device: Device) -> web.Response:
-        if device.state == "blocked":
-            answer = failure_answer(eas.command, GlobalStatus.DEVICE_IS_BLOCKED_FOR_THIS_USER,
-                                    eas.protocol_version)
+        if device.state == "blocked" or device.wipe != "none":
+            status = (GlobalStatus.DEVICE_IS_BLOCKED_FOR_THIS_USER if device.state == "blocked"
+                      else GlobalStatus.REMOTE_WIPE_REQUESTED)
+            answer = failure_answer(eas.command, status, eas.protocol_version)
             if answer.document is None:
                 exchange.notes["proxy"] += " (HTTP 403)"
                 return web.Response(status=answer.http_status)
@@ -201,6 +209,10 @@ class Proxy:
         exchange.response_document = document
         exchange.eas_status = relay.top_status(document)
         return web.Response(body=wbxml.encode(document), content_type=relay.WBXML_CONTENT_TYPE)
+
+
+def _may_not_pass(device: Device) -> bool:
+    return device.state in ("blocked", "quarantined") or device.wipe != "none"
 
 
 def _number(value: str | None) -> float:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pyactivesync import FolderType, StatusError
+from server_fixtures import provision_request
 from story_world import (
     IPHONE,
     NOTICE_SUBJECT,
@@ -23,7 +24,12 @@ from story_world import (
     stored_ids,
 )
 
+from protocol.xml import E
 from store.api import NotFound
+
+FOLDER_SYNC = E("FolderHierarchy:FolderSync", E("FolderHierarchy:SyncKey", "0"))
+PING_INBOX = E("Ping:Ping", E("Ping:HeartbeatInterval", "120"), E("Ping:Folders", E(
+    "Ping:Folder", E("Ping:Id", "2"), E("Ping:Class", "Email"))))
 
 
 async def test_quarantine_choice_release_then_the_upstream_mailbox_and_its_push(
@@ -127,3 +133,22 @@ async def _events(server: Any, device_id: str) -> list[str]:
     if status != 200:
         raise NotFound(device_id)
     return [event["kind"] for event in events]
+
+
+async def test_a_remote_wipe_reaches_a_device_whose_ping_is_held_upstream(
+        live_server: Any, proxy_server: Any) -> None:
+    upstream, proxy = live_server, proxy_server
+    phone_line = {"device_id": "WIPEPROXY01", "device_type": "iPhone",
+                  "user_agent": IPHONE["user_agent"]}
+    assert (await proxy.eas("FolderSync", FOLDER_SYNC, **phone_line)).eas_status == 1
+    ping = asyncio.create_task(proxy.eas("Ping", PING_INBOX, timeout=30, **phone_line))
+    await _until_held(upstream)
+    device = await device_json(proxy, "WIPEPROXY01")
+    status, _ = await proxy.admin("POST", f"/devices/{device['id']}/wipe", {})
+    assert status in (200, 202)
+    answer = await asyncio.wait_for(ping, 10)
+    assert answer.eas_status == 140  # RemoteWipeRequested, from the gateway itself
+    provision = await proxy.eas("Provision", provision_request(), provision=False,
+                                **phone_line)
+    assert provision.document is not None
+    assert provision.document.find(".//{Provision:}RemoteWipe") is not None
