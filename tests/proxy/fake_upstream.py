@@ -1,9 +1,10 @@
 """A stand-in upstream EAS server that records what reaches it, for checking the proxy's
 wire behaviour byte by byte (headers, query, body) and its answers to a failing upstream.
 
-It accepts ``alice@contoso.com``, ``CONTOSO\\alice`` and ``alice`` with ``demo-pass``
-(OPTIONS 200; anything else 401 with its own realm). A POST is answered by ``answer`` (replaceable per test); by default a WBXML
-FolderSync-shaped document with Status 1 and a few headers of its own."""
+It accepts ``alice@contoso.com``, ``CONTOSO\\alice``, ``alice`` and ``dave@fabrikam.com``
+with ``demo-pass`` (OPTIONS 200; anything else 401 with its own realm). A POST is answered
+by ``answer`` (replaceable per test); by default a WBXML FolderSync-shaped document with
+Status 1 and a few headers of its own."""
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,7 @@ from protocol import wbxml
 from protocol.xml import E
 
 GOOD_AUTH = {basic_auth(login, "demo-pass")
-             for login in ("alice@contoso.com", "CONTOSO\\alice", "alice")}
+             for login in ("alice@contoso.com", "CONTOSO\\alice", "alice", "dave@fabrikam.com")}
 REALM = 'Basic realm="upstream-realm"'
 WBXML = "application/vnd.ms-sync.wbxml"
 

@@ -135,6 +135,12 @@ async def test_domain_login_and_first_sight_records(fake_upstream: Any, start_pr
                                        headers={"Authorization": basic_auth(login)}) as options:
                 assert options.status == status, login
         assert [u.address for u in await proxy.store.list_users()] == ["alice@contoso.com"]
+        # A user of a domain the gateway never saw: its tenant appears too, setting off.
+        async with session.options(proxy.endpoint, headers={
+                "Authorization": basic_auth("dave@fabrikam.com")}) as options:
+            assert options.status == 200
+        assert (await proxy.store.get_tenant("fabrikam.com")).mode == "off"
+        await proxy.store.get_user("dave@fabrikam.com")
 
 
 async def test_blocked_device_never_reaches_the_upstream(fake_upstream: Any,
