@@ -15,8 +15,9 @@ HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
     "te", "trailer", "transfer-encoding", "upgrade",
 })
-# Rebuilt for the new connection by the HTTP library from the URL and the body.
-FRAMING = frozenset({"host", "content-length"})
+# Rebuilt for the new connection by the HTTP library from the URL and the body; and
+# ``Expect: 100-continue``, which the gateway met already by reading the whole body.
+FRAMING = frozenset({"host", "content-length", "expect"})
 
 # What aiohttp's client would otherwise add on its own: only what the client sent goes out.
 CLIENT_DEFAULTS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
