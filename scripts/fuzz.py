@@ -256,6 +256,8 @@ async def dispatch_outcome(gateway: Gateway, command: str, query: str, body: byt
         status = next((el.text for el in document if isinstance(el.tag, str)
                        and el.tag.endswith("}Status")), "-")
         return f"HTTP {response.status} Status {status}"
+    if response.status >= 500:  # one the protocol prescribes: say which
+        return f"HTTP {response.status} ({command}: {reason})"
     return f"HTTP {response.status}"
 
 
