@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test ci sysdeps bench lint clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py protocol/wbxml/_speedups.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
