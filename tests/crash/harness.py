@@ -468,7 +468,13 @@ async def _kill_loop(gateway, clients, ledger, rng, kills, between, log, report)
             tasks.append(asyncio.create_task(_drive(client, stop)))
         await _answers(ledger, between[1])
     finally:
+        # Clients finish the step they are in; one waiting for a gateway that will not come
+        # back (a failed start) is cancelled rather than waited for.
         stop.set()
+        if tasks:
+            await asyncio.wait(tasks, timeout=60)
+        for task in tasks:
+            task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     await _check_devices(gateway, ledger)
 
