@@ -33,15 +33,22 @@ def page_name(element: Element) -> str:
     return (etree.QName(element).namespace or "").rstrip(":")
 
 
-def E(tag: str, *children: Element | str | int | None, **_: object) -> Element:
-    """Build an element; string or int children become its text, None children are skipped."""
+def E(tag: str, *children: Element | str | int | bytes | None, **_: object) -> Element:
+    """Build an element; string or int children become its text, bytes its opaque data
+    (as `sub` does), None children are skipped."""
     element = etree.Element(qname(tag))
     for child in children:
         if child is None:
             continue
         if isinstance(child, etree._Element):
             element.append(child)
+        elif isinstance(child, bytes | bytearray):
+            if element.text and not is_opaque(element):
+                raise ValueError(f"{tag}: opaque data cannot follow text")
+            set_opaque(element, opaque_bytes(element) + bytes(child))
         else:
+            if is_opaque(element):
+                raise ValueError(f"{tag}: text cannot follow opaque data")
             element.text = (element.text or "") + str(child)
     return element
 
