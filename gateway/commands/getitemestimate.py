@@ -1,6 +1,10 @@
 """GetItemEstimate (MS-ASCMD 2.2.1.9): how many changes a Sync of each collection would
 deliver now, counted through the device's view (a quarantined device counts only its
-notice) and its window in time (FilterType, from the request or else the last Sync's)."""
+notice) and its window in time (FilterType, from the request or else the last Sync's).
+
+A request names at most 300 collections (MS-ASCMD 2.2.3.29.1); one naming more is answered
+as a malformed request is, with the top-level Status 2, before any collection is counted
+(GetItemEstimate has no status of its own for too many collections, as Sync's 15 is)."""
 from __future__ import annotations
 
 from lxml import etree
@@ -16,6 +20,7 @@ from protocol.versions import at_least
 from protocol.xml import E, child, children, sub, text
 
 PAGE = "GetItemEstimate"
+MAX_COLLECTIONS = 300
 
 
 async def handle(ctx: CommandContext) -> CommandResult:
@@ -23,8 +28,11 @@ async def handle(ctx: CommandContext) -> CommandResult:
     collections_el = child(document, f"{PAGE}:Collections") if document is not None else None
     if document is None or document.tag != f"{{{PAGE}:}}GetItemEstimate" or collections_el is None:
         return _global_status(Status.INVALID_COLLECTION)
+    collections = children(collections_el, f"{PAGE}:Collection")
+    if len(collections) > MAX_COLLECTIONS:
+        return _global_status(Status.INVALID_COLLECTION)
     root = E(f"{PAGE}:GetItemEstimate")
-    for collection in children(collections_el, f"{PAGE}:Collection"):
+    for collection in collections:
         root.append(await _estimate(ctx, collection))
     return CommandResult(root)
 

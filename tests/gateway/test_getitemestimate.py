@@ -61,3 +61,20 @@ async def test_bad_collections_and_keys(env):
     root = await alice.run("GetItemEstimate", estimate_request(
         ("0", inbox), ("{0123456789abcdef0123456789abcdef}1", inbox), ("0", "4242")))
     assert [status for status, _ in results(root)] == ["3", "4", "2"]
+
+
+async def test_too_many_collections_are_refused_before_any_is_counted(env, monkeypatch):
+    alice = await env.client()
+    inbox = await env.folder_id("alice@contoso.com", FolderType.INBOX)
+    await alice.sync(inbox)
+    key = alice.keys[inbox]
+    root = await alice.run("GetItemEstimate", estimate_request(*[(key, inbox)] * 300))
+    assert [status for status, _ in results(root)] == ["1"] * 300
+
+    async def never(*args, **kwargs):
+        raise AssertionError("a collection was counted")
+
+    monkeypatch.setattr(env.store, "count_changes_since", never)
+    root = await alice.run("GetItemEstimate", estimate_request(*[(key, inbox)] * 301))
+    assert text(root, "GetItemEstimate:Status") == "2"
+    assert root.find("{GetItemEstimate:}Response") is None
