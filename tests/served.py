@@ -1,5 +1,6 @@
-"""A live gateway with the connection bounds of `easgate serve` (gateway.limits) and
-settings chosen per test, small enough that a limit is reached in a fraction of a second.
+"""A live gateway (`server_fixtures.running`, so with the connection bounds of `easgate
+serve`) over settings chosen per test, small enough that a limit is reached in a fraction
+of a second.
 
 A conftest that wants it imports the fixture: ``from served import limited_server``."""
 from __future__ import annotations
@@ -11,12 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from server_fixtures import ADMIN_TOKEN, DB_NAME, LiveServer
+from server_fixtures import ADMIN_TOKEN, DB_NAME, LiveServer, running
 
-from gateway.app import create_app
-from gateway.config import Config
-from gateway.limits import runner_options
+from gateway.config import Address, Config
 
 LimitedServer = Callable[..., AbstractAsyncContextManager[LiveServer]]
 
@@ -30,23 +28,12 @@ def limited_server(demo_database_template: Path, tmp_path: Path) -> LimitedServe
     async def start(**settings: Any) -> AsyncIterator[LiveServer]:
         directory = tmp_path / f"limited{len(list(tmp_path.iterdir()))}"
         shutil.copytree(demo_database_template, directory)
-        config = Config(db_url=f"sqlite+aiosqlite:///{directory / DB_NAME}", https=None,
+        config = Config(db_url=f"sqlite+aiosqlite:///{directory / DB_NAME}",
+                        http=Address("127.0.0.1", 0), https=None,
                         var_dir=directory / "var", admin_token=ADMIN_TOKEN,
                         clock_mode="manual", **settings)
-        app = create_app(config)
-        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0,
-                               **runner_options(config))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        server = LiveServer(http_url=f"http://127.0.0.1:{port}", https_url="",
-                            admin_token=ADMIN_TOKEN, app=app)
-        server.store_path = directory / DB_NAME  # the SQLite file, for tests that read it raw
-        try:
+        async with running(config) as server:
+            server.store_path = directory / DB_NAME  # the SQLite file, for tests that read it raw
             yield server
-        finally:
-            await server.close()
-            await runner.cleanup()
 
     return start

@@ -34,6 +34,7 @@ from lxml import etree
 
 from gateway.app import create_app
 from gateway.config import Address, Config
+from gateway.limits import runner_options
 from gateway.services import SERVICES, Services
 from gateway.tls import SELF_SIGNED_DIR, ensure_self_signed, server_context
 from protocol import wbxml
@@ -263,7 +264,8 @@ async def live_server(demo_database_template: Path, tmp_path: Path) -> AsyncIter
 
 class running:
     """``async with running(config) as server``: the app on real sockets until the block
-    ends (free ports when the configured port is 0)."""
+    ends (free ports when the configured port is 0), with the runner options ``easgate
+    serve`` uses (gateway.limits: header sizes, the time to send headers; no access log)."""
 
     def __init__(self, config: Config):
         self.config = config
@@ -280,7 +282,8 @@ class running:
             self.config = self.config.replace(public_url=http_url)
         app = create_app(self.config)
         # Held Pings must not keep a finished test waiting for its server to stop.
-        self.runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+        self.runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                                    shutdown_timeout=1.0, **runner_options(self.config))
         await self.runner.setup()
         if http_sock is not None:
             await web.SockSite(self.runner, http_sock).start()
