@@ -1,6 +1,8 @@
 """FolderSync (MS-ASCMD 2.2.1.5): the folder hierarchy, as the changes since the client's
 SyncKey (everything for key 0). A quarantined device gets the whole hierarchy too (SPEC §7),
-so it can show its folders; only their content is held back."""
+so it can show its folders; only their content is held back. Of two overlapping FolderSyncs
+of one device, the slower answers Status 6 (server error: the client tries again, and its
+resent key names the state the faster one stored)."""
 from __future__ import annotations
 
 from lxml import etree
@@ -10,6 +12,7 @@ from gateway.sync import hierarchy
 from gateway.synckeys import InvalidSyncKey
 from protocol.status import FolderSyncStatus
 from protocol.xml import E, sub, text
+from store.api import Conflict
 
 
 async def handle(ctx: CommandContext) -> CommandResult:
@@ -27,7 +30,11 @@ async def handle(ctx: CommandContext) -> CommandResult:
     folders = await ctx.mailbox.folders()
     changes = hierarchy.diff(known.snapshot, folders)
     if changes or known.key is None:
-        key = await hierarchy.save(store, ctx.device.id, known, hierarchy.snapshot_of(folders))
+        try:
+            key = await hierarchy.save(store, ctx.device.id, known,
+                                       hierarchy.snapshot_of(folders))
+        except Conflict:  # an overlapping request of the device stored a state first
+            return _status(FolderSyncStatus.SERVER_ERROR)
     else:
         key = known.key
     root = E("FolderHierarchy:FolderSync")

@@ -15,6 +15,7 @@ from gateway.commands.base import CommandContext, CommandResult
 from gateway.sync import hierarchy
 from gateway.synckeys import InvalidSyncKey
 from protocol.xml import E, sub, text
+from store.api import Conflict
 from store.sql import DEFAULT_FOLDERS
 
 SERVER_ERROR, INVALID_SYNC_KEY, MALFORMED = 6, 9, 10
@@ -78,7 +79,10 @@ async def run(ctx: CommandContext, tag: str, change: Change) -> CommandResult:
     except FolderRefused as refused:
         return answer(tag, refused.status)
     snapshot = _apply(known.snapshot, done.touched)
-    key = await hierarchy.save(ctx.services.store, ctx.device.id, known, snapshot)
+    try:
+        key = await hierarchy.save(ctx.services.store, ctx.device.id, known, snapshot)
+    except Conflict:  # an overlapping request of the device moved the hierarchy key on
+        return answer(tag, SERVER_ERROR)  # the change is made; the next FolderSync shows it
     return answer(tag, 1, str(key), done.elements)
 
 

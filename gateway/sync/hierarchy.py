@@ -6,6 +6,12 @@ between the mailbox's folders now and that snapshot; FolderCreate, FolderUpdate 
 FolderDelete move the snapshot on with the change the client itself made, so it is not
 echoed back. As with Sync, the previous state is kept for a resend, and an answer with no
 change keeps the client's key.
+
+Two requests of one device can overlap (a retried FolderSync on another process): each
+writes its new state only over the state it started from (`Store.replace_sync_state`), so
+the slower one gets `Conflict` and answers the server error status (6, which a client
+answers by trying again) instead of storing a snapshot that differs from what the faster
+one told the client.
 """
 from __future__ import annotations
 
@@ -82,26 +88,28 @@ def diff(snapshot: Snapshot, folders: list[Folder]) -> HierarchyDiff:
 
 
 async def save(store: Store, device_pk: int, known_: KnownHierarchy, snapshot: Snapshot) -> SyncKey:
-    """Store ``snapshot`` as what the device now knows; returns the key that names it."""
+    """Store ``snapshot`` as what the device now knows; returns the key that names it.
+    `Conflict` when another request of the device stored a state since ``known_`` was read."""
     state = known_.state
     if known_.key is None or state is None:  # SyncKey 0: a new chain
         key = SyncKey.first()
-        await store.put_sync_state(SyncState(
+        await store.replace_sync_state(SyncState(
             device_pk=device_pk, collection_id=HIERARCHY, sync_key=key.counter, position=0,
-            data={"chain": key.chain, "folders": snapshot}))
+            data={"chain": key.chain, "folders": snapshot}), state)
         return key
     if known_.replay:
-        await store.put_sync_state(SyncState(
+        await store.replace_sync_state(SyncState(
             device_pk=device_pk, collection_id=HIERARCHY, sync_key=state.sync_key, position=0,
             data={**state.data, "folders": snapshot},
-            prev_sync_key=state.prev_sync_key, prev_position=0, prev_data=state.prev_data))
+            prev_sync_key=state.prev_sync_key, prev_position=0, prev_data=state.prev_data),
+            state)
         return current_key(state)
     key = known_.key.successor()
-    await store.put_sync_state(SyncState(
+    await store.replace_sync_state(SyncState(
         device_pk=device_pk, collection_id=HIERARCHY, sync_key=key.counter, position=0,
         data={"chain": key.chain, "folders": snapshot},
         prev_sync_key=known_.key.counter, prev_position=0,
-        prev_data={"chain": known_.key.chain, "folders": known_.snapshot}))
+        prev_data={"chain": known_.key.chain, "folders": known_.snapshot}), state)
     return key
 
 
