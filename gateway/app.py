@@ -87,10 +87,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             await store.close()
 
 
-async def _start_services(store: Store, config: Config,
-                          coordination: Coordination | None) -> Services:
+async def prepare_store(store: Store, config: Config) -> Clock:
+    """What a start does to the database before serving: an empty one gets the demo tenant
+    (in proxy mode its setting alone: the mailboxes are upstream), and the clock is put in
+    the configured mode. Returns the loaded clock."""
     if config.load_demo and not await store.list_tenants():
-        if proxy.is_proxy(config):  # mailboxes are upstream: the setting alone
+        if proxy.is_proxy(config):
             await proxy.load_demo_setting(store)
         else:
             await load_demo_tenant(store)
@@ -99,6 +101,12 @@ async def _start_services(store: Store, config: Config,
     await clock.load()
     if config.clock_mode is not None and clock.mode != config.clock_mode:
         await clock.set_mode(config.clock_mode)
+    return clock
+
+
+async def _start_services(store: Store, config: Config,
+                          coordination: Coordination | None) -> Services:
+    clock = await prepare_store(store, config)
     pushhub = coordination.pushhub if coordination is not None else PushHub()
     pushhub.attach(store)
     access = AccessService(store, clock, pushhub, config)

@@ -33,11 +33,10 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from gateway.clock import Clock
+from gateway.app import prepare_store
 from gateway.config import Address, Config, ConfigError
 from store import open_store
 from store.engine import parse_url
-from store.fixtures import load_demo_tenant
 
 log = logging.getLogger("easgate.workers")
 
@@ -80,13 +79,7 @@ async def prepare_database(config: Config) -> None:
     """What must happen once before several processes open the database."""
     store = await open_store(config.db_url)  # migrates
     try:
-        if config.load_demo and not await store.list_tenants():
-            await load_demo_tenant(store)
-            log.info("empty database: demo tenant loaded")
-        clock = Clock(store)
-        await clock.load()
-        if config.clock_mode is not None and clock.mode != config.clock_mode:
-            await clock.set_mode(config.clock_mode)
+        await prepare_store(store, config)
     finally:
         await store.close()
 
