@@ -1,7 +1,8 @@
 """Turning a database URL into a configured async engine, with one clear error when it can't.
 
-SQLite: WAL journal, a busy timeout and foreign keys on every connection; transactions are
-begun by us (``BEGIN``, or ``BEGIN IMMEDIATE`` for writes) rather than by the sqlite3
+SQLite: WAL journal, a busy timeout and foreign keys on every connection, each call run in
+place on the event loop's thread (store/sqlite_inline.py) rather than on a thread per
+connection; transactions are begun by us (``BEGIN``, or ``BEGIN IMMEDIATE`` for writes) rather than by the sqlite3
 module, so a read-modify-write never has to upgrade its lock half way (which SQLite answers
 with "database is locked" at once, busy timeout or not).
 """
@@ -12,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from store import sqlite_inline
 from store.api import StoreError
 
 DEFAULT_URL = "sqlite+aiosqlite:///./var/easgate.db"
@@ -68,11 +71,17 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})
+    args, options = SQLiteDialect_aiosqlite().create_connect_args(url)
+    options = {"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000, **options}
+    options.pop("check_same_thread", None)
+
+    async def connect() -> sqlite_inline.Connection:
+        return await sqlite_inline.connect(*args, **options)
+
+    engine = create_async_engine(url, async_creator=connect)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see module doc)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
