@@ -25,14 +25,18 @@ from store.types import (
     Item,
     ItemClass,
     NewItem,
+    PlacedItems,
+    Placement,
     SyncState,
     Tenant,
     User,
+    WriteKey,
 )
 
 __all__ = [
     "DEFAULT_URL", "AccessLevel", "Attachment", "AuditEvent", "Change", "ChangeListener",
     "ChangePage", "ClockRow", "Conflict", "Device", "DeviceRule", "DeviceState", "Folder",
-    "FolderType", "Item", "ItemClass", "NewItem", "NotFound", "Store", "StoreError",
-    "SyncState", "Tenant", "User", "default_url", "open_store", "upgrade_database",
+    "FolderType", "Item", "ItemClass", "NewItem", "NotFound", "PlacedItems", "Placement",
+    "Store", "StoreError", "SyncState", "Tenant", "User", "WriteKey", "default_url",
+    "open_store", "upgrade_database",
 ]

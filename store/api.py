@@ -21,9 +21,12 @@ from store.types import (
     FolderType,
     Item,
     NewItem,
+    PlacedItems,
+    Placement,
     SyncState,
     Tenant,
     User,
+    WriteKey,
 )
 
 # Called after each committed change to a folder: (user id, folder id, new position).
@@ -151,6 +154,20 @@ class Store(abc.ABC):
             (await self.add_item(user_id, folder_id, item, origin=origin)).server_id
             for item in items
         ]
+
+    @abc.abstractmethod
+    async def add_placed_items(
+        self, placements: Sequence[Placement], *, once: WriteKey | None = None,
+        origin: int | None = None,
+    ) -> PlacedItems:
+        """Add each item to its mailbox's folder, all in one transaction (a message to
+        several mailboxes and its Sent Items copy arrive together or not at all). With
+        ``once``, the key is stored in that same transaction; when it was stored before,
+        nothing is written and the server ids then written are returned with
+        ``first_time`` False. So a write asked for again — a client resending a request
+        whose answer it lost, a transition re-run after the process died between its
+        writes — is made once. Two writers of one key at once: one writes, the other
+        gets the first one's ids."""
 
     @abc.abstractmethod
     async def update_item(

@@ -237,6 +237,19 @@ class SyncStateRow(Base):
     prev_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class WriteKeyRow(Base):
+    """A write made once (store.types.WriteKey), with the server ids it made."""
+
+    __tablename__ = "write_keys"
+
+    device_pk: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    server_ids: Mapped[list[Any]] = mapped_column(default=list)
+
+
 class AuditRow(Base):
     __tablename__ = "audit_events"
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import defer
@@ -34,6 +37,7 @@ from store.models import (
     TenantRow,
     TombstoneRow,
     UserRow,
+    WriteKeyRow,
     as_utc,
 )
 from store.passwords import (
@@ -54,9 +58,12 @@ from store.types import (
     FolderType,
     Item,
     NewItem,
+    PlacedItems,
+    Placement,
     SyncState,
     Tenant,
     User,
+    WriteKey,
 )
 
 ROOT_FOLDER_ID = "0"
@@ -332,6 +339,23 @@ class SqlStore(Store):
             await _add_bulk_attachments(s, user_id, with_attachments)
         await self._notify(user_id, folder_id, first + len(items) - 1)
         return [r["server_id"] for r in rows]
+
+    async def add_placed_items(
+        self, placements: Sequence[Placement], *, once: WriteKey | None = None,
+        origin: int | None = None,
+    ) -> PlacedItems:
+        async with self._write() as s:
+            if once is not None:
+                earlier = await _claim(s, once, sqlite=is_sqlite(self.engine))
+                if earlier is not None:
+                    return PlacedItems(tuple(earlier), first_time=False)
+            server_ids, positions = await _place(s, placements, origin)
+            if once is not None:
+                await s.execute(update(WriteKeyRow).where(*_write_key_is(once))
+                                .values(server_ids=server_ids))
+        for (user_id, folder_id), position in positions.items():
+            await self._notify(user_id, folder_id, position)
+        return PlacedItems(tuple(server_ids), first_time=True)
 
     async def update_item(
         self, user_id: int, server_id: str, *, origin: int | None = None, **fields: Any
@@ -736,6 +760,69 @@ async def _store_sync_state(s: AsyncSession, row: SyncStateRow | None, state: Sy
     await s.flush()  # a clash on the primary key is raised here, as Conflict
 
 
+# --- helpers: writes made once -------------------------------------------------------------
+_MAX_KEY_CHARS = 255
+
+
+def _write_key_is(once: WriteKey) -> tuple[Any, ...]:
+    return (WriteKeyRow.device_pk == once.device_pk, WriteKeyRow.scope == once.scope,
+            WriteKeyRow.key == _key_text(once.key))
+
+
+def _key_text(key: str) -> str:
+    """The key as stored: a key longer than the column (a client's overlong ClientId) is
+    kept as its digest, which names it as well."""
+    if len(key) <= _MAX_KEY_CHARS:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def _claim(s: AsyncSession, once: WriteKey, *, sqlite: bool) -> list[str] | None:
+    """Store ``once`` as taken by this transaction; None when it is new, else the server ids
+    of the write that took it before. The insert does nothing on a clash, so a twin writing
+    the same key at this moment waits for it (PostgreSQL: the unique index; SQLite: one
+    writer at a time) and then reads what it wrote."""
+    dialect_insert = sqlite_insert if sqlite else postgresql_insert
+    claimed = await s.execute(
+        dialect_insert(WriteKeyRow)
+        .values(device_pk=once.device_pk, scope=once.scope, key=_key_text(once.key),
+                server_ids=[])
+        .on_conflict_do_nothing()
+        .returning(WriteKeyRow.device_pk)
+    )
+    if claimed.first() is not None:
+        return None
+    earlier = await s.scalar(select(WriteKeyRow.server_ids).where(*_write_key_is(once)))
+    return list(earlier or [])
+
+
+async def _place(
+    s: AsyncSession, placements: Sequence[Placement], origin: int | None
+) -> tuple[list[str], dict[tuple[int, str], int]]:
+    """Add the items; returns their server ids in order, and each folder's new position.
+    Mailboxes are locked in the order of their ids, so two writers to several mailboxes
+    never wait for each other in a circle."""
+    by_user: dict[int, list[int]] = {}
+    for index, placement in enumerate(placements):
+        by_user.setdefault(placement.user_id, []).append(index)
+    server_ids = [""] * len(placements)
+    positions: dict[tuple[int, str], int] = {}
+    for user_id in sorted(by_user):
+        indexes = by_user[user_id]
+        first = await allocate(s, user_id, len(indexes))
+        for position, index in enumerate(indexes, start=first):
+            placement = placements[index]
+            folder = await _folder_row(s, user_id, placement.folder_id)
+            row = _new_item_row(folder, placement.item, position, origin)
+            s.add(row)
+            await s.flush()
+            await _add_attachments(s, row, placement.item.attachments)
+            folder.position = position
+            server_ids[index] = row.server_id
+            positions[(user_id, placement.folder_id)] = position
+    return server_ids, positions
+
+
 # --- helpers: tenants and users ----------------------------------------------------------
 async def _tenant_row(s: AsyncSession, domain: str) -> TenantRow:
     row = await s.scalar(select(TenantRow).where(TenantRow.domain == domain.lower()))
@@ -840,6 +927,10 @@ async def _delete_folders(s: AsyncSession, user_id: int, folders: Iterable[Folde
     await s.execute(delete(SyncStateRow).where(
         SyncStateRow.device_pk.in_(device_pks),
         SyncStateRow.collection_id.in_([f.folder_id for f in folders]),
+    ))
+    await s.execute(delete(WriteKeyRow).where(  # the Adds of its collections, by ClientId
+        WriteKeyRow.device_pk.in_(device_pks),
+        WriteKeyRow.scope.in_([f.folder_id for f in folders]),
     ))
     await s.execute(delete(ItemRow).where(ItemRow.folder_pk.in_(pks)))
     await s.execute(delete(TombstoneRow).where(TombstoneRow.folder_pk.in_(pks)))

@@ -130,6 +130,37 @@ class NewItem:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """A new item and the mailbox folder it goes to."""
+
+    user_id: int
+    folder_id: str
+    item: NewItem
+
+
+@dataclass(frozen=True)
+class WriteKey:
+    """Names a write that must be made once however often it is asked for: a client's Sync
+    Add (its device, the collection, the request's SyncKey and the ClientId), a submitted
+    message (the device, ``"ComposeMail"``, the ClientId), a mail of an access transition
+    (the device, ``"lifecycle"``, the transition's number and the mail's role)."""
+
+    device_pk: int
+    scope: str
+    key: str
+
+
+@dataclass(frozen=True)
+class PlacedItems:
+    """What `Store.add_placed_items` did: the server ids of the items, in the order they
+    were given, and whether they were written now (False: an earlier write under the same
+    `WriteKey` made them, and nothing was written this time)."""
+
+    server_ids: tuple[str, ...]
+    first_time: bool
+
+
+@dataclass(frozen=True)
 class Change:
     kind: Literal["add", "change", "delete"]
     server_id: str
