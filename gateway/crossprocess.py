@@ -33,6 +33,7 @@ import asyncpg
 from sqlalchemy import text
 
 from gateway.pushhub import PushHub
+from gateway.tasks import cancel_and_wait
 from store.api import Store, StoreError
 
 if TYPE_CHECKING:
@@ -197,10 +198,7 @@ class Bridge:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def wait_connected(self, timeout: float) -> bool:
         with contextlib.suppress(TimeoutError):

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from gateway.tasks import cancel_and_wait
 from store.api import StoreError
 
 if TYPE_CHECKING:
@@ -79,10 +80,7 @@ class Leader:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         await self._lose()
         await self._disconnect()
 

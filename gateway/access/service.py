@@ -49,6 +49,7 @@ from gateway.access.errors import (
 )
 from gateway.access.identity import ClientIdentity
 from gateway.access.lifecycle import Lifecycle, Trigger
+from gateway.tasks import cancel_and_wait
 from store.api import Conflict, NotFound, Store
 from store.types import AccessLevel, Device, DeviceRule, Tenant, User
 
@@ -152,10 +153,7 @@ class AccessService:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def run_due(self, until: datetime) -> int:
         """Act on every deadline at or before ``until``; returns how many devices moved."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway.tasks import cancel_and_wait
 from store.api import Store
 from store.types import Device
 
@@ -89,11 +90,8 @@ class LiveFeed:
     async def stop(self) -> None:
         for listener in list(self._listeners):
             _offer(listener, None)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     # --- looking ----------------------------------------------------------------------
     def _ensure_running(self) -> None:

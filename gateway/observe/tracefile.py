@@ -8,13 +8,13 @@ memory grow.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections import defaultdict
 from pathlib import Path
 
 from gateway.observe.traces import TraceEntry
+from gateway.tasks import cancel_and_wait
 
 log = logging.getLogger("easgate.traces")
 
@@ -37,10 +37,8 @@ class TraceFileWriter:
         if self._task is None:
             return
         await self._queue.join()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     def submit(self, entry: TraceEntry) -> None:
         try:
