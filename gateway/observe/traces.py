@@ -1,8 +1,11 @@
 """Decoded protocol traces: per device, the last N exchanges as people read them.
 
-Each exchange becomes a `TraceEntry` at once (request line, redacted headers, both documents
-as indented XML, status, duration), so that nothing of the live request — least of all its
-credentials — is held afterwards. `TraceBook` keeps a bounded ring per device and forgets the
+Each exchange becomes a `TraceEntry` at once (request line, redacted headers, status,
+duration), so that nothing of the live request — least of all its credentials — is held
+afterwards. Its two documents are turned into indented XML when someone first reads them
+(most traces are never read, and that rendering cost more than the rest of the entry): a
+small document that does not contain the password is kept as it is until then; a large one,
+or one the password has to be scrubbed from, is rendered at once. `TraceBook` keeps a bounded ring per device and forgets the
 devices not heard from for longest when there are too many, so memory stays bounded under a
 load test of thousands of devices. `TraceRecorder` is the observer the dispatcher calls.
 """
@@ -35,6 +38,24 @@ if TYPE_CHECKING:
 # answer carrying a whole mailbox of MIME would otherwise pin megabytes per device.
 MAX_XML_CHARS = 200_000
 MAX_RAW_BYTES = 16_384  # of a body shown raw (not a WBXML document)
+# A document whose WBXML is larger than this is rendered at once rather than kept as a tree.
+MAX_LAZY_BYTES = 65_536
+
+
+class LazyXml:
+    """A document's readable XML, rendered on first use (then the document is dropped)."""
+
+    __slots__ = ("_document", "_xml")
+
+    def __init__(self, document: etree._Element | None = None, xml: str | None = None) -> None:
+        self._document = document
+        self._xml = xml
+
+    @property
+    def xml(self) -> str | None:
+        if self._document is not None:
+            self._xml, self._document = _readable(self._document, None), None
+        return self._xml
 
 
 @dataclass(frozen=True)
@@ -47,17 +68,28 @@ class TraceEntry:
     command: str
     request_line: str
     request_headers: list[tuple[str, str]]
-    request_xml: str | None
+    request_document: LazyXml = field(repr=False)
     request_body: str | None  # a body that is not a WBXML document: text, or hex when binary
     response_status: int
     eas_status: str | None  # the answer's top-level Status, when it has one
     response_headers: list[tuple[str, str]]
-    response_xml: str | None
+    response_document: LazyXml = field(repr=False)
     duration_ms: float
     notes: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def request_xml(self) -> str | None:
+        return self.request_document.xml
+
+    @property
+    def response_xml(self) -> str | None:
+        return self.response_document.xml
+
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {name: value for name, value in asdict(self).items()
+                if name not in ("request_document", "response_document")}
+        data["request_xml"] = self.request_xml
+        data["response_xml"] = self.response_xml
         data["request_headers"] = [list(pair) for pair in self.request_headers]
         data["response_headers"] = [list(pair) for pair in self.response_headers]
         return data
@@ -75,12 +107,13 @@ def entry_from_exchange(exchange: Exchange) -> TraceEntry:
         command=exchange.command or "",
         request_line=f"{exchange.method} {target} HTTP/1.1",
         request_headers=redact_headers(exchange.request_headers, password),
-        request_xml=_readable(exchange.request_document, password),
+        request_document=_lazy(exchange.request_document, len(exchange.request_body), password),
         request_body=_raw_body(exchange, password),
         response_status=exchange.response_status,
         eas_status=_eas_status(exchange),
         response_headers=redact_headers(exchange.response_headers, password),
-        response_xml=_readable(exchange.response_document, password),
+        response_document=_lazy(exchange.response_document, exchange.response_body_size,
+                                password),
         duration_ms=round(exchange.duration_s * 1000, 3),
         notes=_notes(exchange, password),
     )
@@ -114,6 +147,21 @@ def _raw_body(exchange: Exchange, password: str | None) -> str | None:
     if text is not None and all(c.isprintable() or c in "\r\n\t" for c in text):
         return scrub(text, password) + cut
     return " ".join(f"{byte:02x}" for byte in head) + cut
+
+
+def _lazy(document: etree._Element | None, size: int, password: str | None) -> LazyXml:
+    """The document kept for rendering later, unless it is large or holds the password
+    (then it is rendered and scrubbed now: the entry never keeps the password)."""
+    if document is None:
+        return LazyXml()
+    if size > MAX_LAZY_BYTES or (password and _mentions(document, password)):
+        return LazyXml(xml=_readable(document, password))
+    return LazyXml(document)
+
+
+def _mentions(document: etree._Element, password: str) -> bool:
+    return any(password in text for text in document.itertext()) or any(
+        password in value for element in document.iter() for value in element.attrib.values())
 
 
 def _readable(document: etree._Element | None, password: str | None) -> str | None:
