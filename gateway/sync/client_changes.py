@@ -10,8 +10,11 @@ Rules (MS-ASCMD 3.1.5.3 and SPEC §7):
 - while the device is quarantined, only the notice may be read, flagged, moved or
   deleted; every other upload is Status 5 and nothing of it is kept, so the client sends it
   again once released;
-- a resent request (the previous SyncKey) does not add its items twice: the ClientIds of
-  the lost answer map to the items already made.
+- an Add is made once per (SyncKey, ClientId): the item and that key are written in one
+  transaction (`Store.add_placed_items`), so a request resent after a lost answer — or
+  after the gateway died between the item and the new sync state — is answered with the
+  ServerId already stored, Status 1. (A ClientId alone is not enough: it need only be
+  unique within one request, and clients count from 1 again.)
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from protocol.status import SyncStatus
 from protocol.versions import at_least
 from protocol.xml import E, sub
 from store.api import Conflict, NotFound, StoreError
-from store.types import Folder, FolderType, Item, NewItem
+from store.types import Folder, FolderType, Item, NewItem, Placement, WriteKey
 
 _UPDATABLE = frozenset({"data", "body_text", "body_html", "mime", "read", "flagged", "categories"})
 _NEW_ITEM_FIELDS = frozenset(f.name for f in fields(NewItem)) - {"item_class"}
@@ -38,11 +41,10 @@ _REPLACED_ON_CHANGE = frozenset({"Calendar", "Contacts", "Tasks", "Notes"})
 
 @dataclass
 class Uploads:
-    """What the client's commands did: the ``Responses`` children, and ClientId → ServerId
-    of the items added (kept in the sync state for a resend)."""
+    """What the client's commands did: the ``Responses`` children, the items the client
+    deleted, and whether anything was written."""
 
     responses: list[etree._Element] = field(default_factory=list)
-    client_ids: dict[str, str] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)  # ids the client deleted (no echo)
     wrote: bool = False
 
@@ -57,7 +59,7 @@ class UploadContext:
     ahead: frozenset[str]  # items it holds beyond that position (the notice), seen as sent
     deletes_as_moves: bool
     supported: tuple[str, ...] | None
-    earlier_client_ids: dict[str, str]  # from the answer a resend repeats
+    sync_key: str  # the key the request was sent with: with a ClientId, it names an Add
 
 
 async def apply(ctx: UploadContext, commands: tuple[ClientCommand, ...]) -> Uploads:
@@ -71,10 +73,6 @@ async def apply(ctx: UploadContext, commands: tuple[ClientCommand, ...]) -> Uplo
 # --- Add --------------------------------------------------------------------------------
 async def _add(ctx: UploadContext, command: ClientCommand, uploads: Uploads) -> None:
     client_id = command.client_id or ""
-    if client_id in ctx.earlier_client_ids:  # a resend: already added
-        _add_response(uploads, client_id, ctx.earlier_client_ids[client_id], SyncStatus.SUCCESS)
-        uploads.client_ids[client_id] = ctx.earlier_client_ids[client_id]
-        return
     status = _refuse_add(ctx, command)
     if status is not None:
         _add_response(uploads, client_id, None, status)
@@ -83,17 +81,18 @@ async def _add(ctx: UploadContext, command: ClientCommand, uploads: Uploads) -> 
         values = _parse(ctx, command)
         new = NewItem(item_class=ctx.folder.item_class,
                       **{k: v for k, v in values.items() if k in _NEW_ITEM_FIELDS})
-        item = await ctx.view.store.add_item(ctx.view.user.id, ctx.folder.id, new,
-                                             origin=ctx.view.origin)
+        placed = await ctx.view.store.add_placed_items(
+            [Placement(ctx.view.user.id, ctx.folder.id, new)],
+            once=WriteKey(ctx.view.device.id, ctx.folder.id, f"{ctx.sync_key}/{client_id}"),
+            origin=ctx.view.origin)
     except (ValueError, TypeError):
         _add_response(uploads, client_id, None, SyncStatus.CLIENT_ITEM_ERROR)
         return
     except StoreError:
         _add_response(uploads, client_id, None, SyncStatus.SERVER_ERROR)
         return
-    uploads.client_ids[client_id] = item.server_id
-    uploads.wrote = True
-    _add_response(uploads, client_id, item.server_id, SyncStatus.SUCCESS)
+    uploads.wrote = True  # or an earlier attempt did: either way the key moves on
+    _add_response(uploads, client_id, placed.server_ids[0], SyncStatus.SUCCESS)
 
 
 def _refuse_add(ctx: UploadContext, command: ClientCommand) -> SyncStatus | None:

@@ -126,7 +126,7 @@ async def _round_trip(
         view=env.view, folder=folder, options=options, version=env.version,
         position=base.position, ahead=cursor.ahead, deletes_as_moves=request.deletes_as_moves,
         supported=tuple(base.data["supported"]) if "supported" in base.data else None,
-        earlier_client_ids=state.data.get("client_ids", {}) if base.replay else {},
+        sync_key=str(base.key),
     ), request.commands)
     cursor = replace(cursor, ahead=cursor.ahead - uploads.removed)
     page = ViewPage([], cursor)
@@ -137,7 +137,7 @@ async def _round_trip(
     key = base.key
     if changed:
         try:
-            key = await _save(env, folder, state, base, page.cursor, uploads.client_ids)
+            key = await _save(env, folder, state, base, page.cursor)
         except Conflict:  # an overlapping request of the device stored a state first
             return _status_only(env, request, str(base.key), SyncStatus.RETRY, folder.id)
     element = _collection_head(env, folder, str(key), SyncStatus.SUCCESS)
@@ -167,12 +167,11 @@ async def _server_changes(
 
 async def _save(
     env: SyncEnv, folder: Folder, state: SyncState, base: _Base, cursor: Cursor,
-    client_ids: dict[str, str],
 ) -> SyncKey:
     """Store the new state; returns the key that names it. A replay rewrites the state
     the lost answer made (same key); otherwise the key moves on and the old state becomes
     the previous one."""
-    data = {"chain": base.key.chain, **cursor.to_data(), "client_ids": client_ids}
+    data = {"chain": base.key.chain, **cursor.to_data()}
     if "supported" in base.data:
         data["supported"] = base.data["supported"]
     if base.replay:
