@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.api import NotFound
 from store.models import ItemRow, TombstoneRow, UserRow
+from store.queries import not_from
 
 
 async def allocate(session: AsyncSession, user_id: int, count: int = 1) -> int:
@@ -49,31 +50,46 @@ class LogEntry:
     kind: Literal["add", "change", "delete"]
     server_id: str
     modseq: int
-    row: ItemRow | None  # None for deletes
+    row: Row | None  # the item's row (columns of the items table); None for deletes
 
 
-def _origin_filter(column, exclude_origin: int | None):  # type: ignore[no-untyped-def]
-    if exclude_origin is None:
-        return True
-    return or_(column.is_(None), column != exclude_origin)
+_items = ItemRow.__table__
+_tombstones = TombstoneRow.__table__
 
 
-def _item_query(folder_pk: int, after: int, exclude_origin: int | None):  # type: ignore[no-untyped-def]
-    return select(ItemRow).where(
-        ItemRow.folder_pk == folder_pk,
-        ItemRow.modseq > after,
-        _origin_filter(ItemRow.origin, exclude_origin),
-    )
+def _item_conditions(excluding: bool) -> list:  # type: ignore[type-arg]
+    conditions = [_items.c.folder_pk == bindparam("folder_pk"), _items.c.modseq > bindparam("after")]
+    return conditions + [not_from(_items.c.origin)] if excluding else conditions
 
 
-def _tombstone_query(folder_pk: int, after: int, exclude_origin: int | None):  # type: ignore[no-untyped-def]
+def _tombstone_conditions(excluding: bool) -> list:  # type: ignore[type-arg]
     # An item created and deleted after `after` was never seen: its tombstone is no change.
-    return select(TombstoneRow).where(
-        TombstoneRow.folder_pk == folder_pk,
-        TombstoneRow.modseq > after,
-        TombstoneRow.created_modseq <= after,
-        _origin_filter(TombstoneRow.origin, exclude_origin),
-    )
+    conditions = [_tombstones.c.folder_pk == bindparam("folder_pk"),
+                  _tombstones.c.modseq > bindparam("after"),
+                  _tombstones.c.created_modseq <= bindparam("after")]
+    return conditions + [not_from(_tombstones.c.origin)] if excluding else conditions
+
+
+# Built once (queries.py says why), keyed by whether an origin is excluded. Parameters:
+# folder_pk, after, origin (when excluded), limit (the page queries).
+_ITEM_PAGE = {excluding: select(_items).where(*_item_conditions(excluding))
+              .order_by(_items.c.modseq).limit(bindparam("limit"))
+              for excluding in (False, True)}
+_TOMBSTONE_PAGE = {excluding: select(_tombstones.c.server_id, _tombstones.c.modseq)
+                   .where(*_tombstone_conditions(excluding))
+                   .order_by(_tombstones.c.modseq).limit(bindparam("limit"))
+                   for excluding in (False, True)}
+_ITEM_COUNT = {excluding: select(func.count()).select_from(_items)
+               .where(*_item_conditions(excluding)) for excluding in (False, True)}
+_TOMBSTONE_COUNT = {excluding: select(func.count()).select_from(_tombstones)
+                    .where(*_tombstone_conditions(excluding)) for excluding in (False, True)}
+
+
+def _parameters(folder_pk: int, after: int, exclude_origin: int | None, **more: int) -> dict:
+    parameters = {"folder_pk": folder_pk, "after": after, **more}
+    if exclude_origin is not None:
+        parameters["origin"] = exclude_origin
+    return parameters
 
 
 async def read_log(
@@ -81,14 +97,10 @@ async def read_log(
 ) -> list[LogEntry]:
     """Up to ``limit + 1`` entries after ``after``, oldest first (the extra one tells the
     caller that more are available)."""
-    items = await session.scalars(
-        _item_query(folder_pk, after, exclude_origin).order_by(ItemRow.modseq).limit(limit + 1)
-    )
-    tombstones = await session.scalars(
-        _tombstone_query(folder_pk, after, exclude_origin)
-        .order_by(TombstoneRow.modseq)
-        .limit(limit + 1)
-    )
+    excluding = exclude_origin is not None
+    parameters = _parameters(folder_pk, after, exclude_origin, limit=limit + 1)
+    items = await session.execute(_ITEM_PAGE[excluding], parameters)
+    tombstones = await session.execute(_TOMBSTONE_PAGE[excluding], parameters)
     entries = [
         LogEntry("add" if row.created_modseq > after else "change", row.server_id, row.modseq, row)
         for row in items
@@ -101,6 +113,7 @@ async def read_log(
 async def count_log(
     session: AsyncSession, folder_pk: int, after: int, exclude_origin: int | None
 ) -> int:
-    items = _item_query(folder_pk, after, exclude_origin).with_only_columns(func.count())
-    tombstones = _tombstone_query(folder_pk, after, exclude_origin).with_only_columns(func.count())
-    return (await session.scalar(items) or 0) + (await session.scalar(tombstones) or 0)
+    excluding = exclude_origin is not None
+    parameters = _parameters(folder_pk, after, exclude_origin)
+    return ((await session.scalar(_ITEM_COUNT[excluding], parameters) or 0)
+            + (await session.scalar(_TOMBSTONE_COUNT[excluding], parameters) or 0))

@@ -14,14 +14,13 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import defer
 
-from store import convert, fault_rules
+from store import convert, fault_rules, queries
 from store.api import Conflict, NotFound, Store, StoreError
 from store.changelog import allocate, count_log, lock_mailbox, read_log
 from store.engine import WRITE_OPTION, is_sqlite
@@ -244,7 +243,7 @@ class SqlStore(Store):
 
     async def get_folder(self, user_id: int, folder_id: str) -> Folder:
         async with self._read() as s:
-            return convert.folder(await _folder_row(s, user_id, folder_id))
+            return convert.folder(await _folder(s, user_id, folder_id))
 
     async def find_folder(self, user_id: int, folder_type: FolderType) -> Folder | None:
         async with self._read() as s:
@@ -459,7 +458,7 @@ class SqlStore(Store):
         exclude_origin: int | None = None,
     ) -> ChangePage:
         async with self._snapshot() as s:
-            folder = await _folder_row(s, user_id, folder_id)
+            folder = await _folder(s, user_id, folder_id)
             entries = await read_log(s, folder.id, after, limit, exclude_origin)
             more = len(entries) > limit
             entries = entries[:limit]
@@ -476,7 +475,7 @@ class SqlStore(Store):
         self, user_id: int, folder_id: str, after: int, *, exclude_origin: int | None = None
     ) -> int:
         async with self._snapshot() as s:
-            folder = await _folder_row(s, user_id, folder_id)
+            folder = await _folder(s, user_id, folder_id)
             return await count_log(s, folder.id, after, exclude_origin)
 
     async def folder_position(self, user_id: int, folder_id: str) -> int:
@@ -536,19 +535,18 @@ class SqlStore(Store):
     # --- devices ----------------------------------------------------------------------
     async def get_device(self, user_id: int, device_id: str) -> Device | None:
         async with self._read() as s:
-            found = (await s.execute(_device_query().where(
-                DeviceRow.user_id == user_id, DeviceRow.device_id == device_id
-            ))).first()
-            return convert.device(*found) if found else None
+            found = (await s.execute(queries.DEVICE, {"user_id": user_id,
+                                                       "device_id": device_id})).first()
+            return convert.device(found, found.address) if found else None
 
     async def get_device_by_pk(self, pk: int) -> Device:
         if not 0 < pk <= MAX_ROW_ID:
             raise NotFound(f"no device {pk}")
         async with self._read() as s:
-            found = (await s.execute(_device_query().where(DeviceRow.id == pk))).first()
+            found = (await s.execute(queries.DEVICE_BY_PK, {"pk": pk})).first()
             if found is None:
                 raise NotFound(f"no device {pk}")
-            return convert.device(*found)
+            return convert.device(found, found.address)
 
     async def get_device_by_token(self, choice_token: str) -> Device | None:
         async with self._read() as s:
@@ -623,7 +621,8 @@ class SqlStore(Store):
     # --- sync state -------------------------------------------------------------------
     async def get_sync_state(self, device_pk: int, collection_id: str) -> SyncState | None:
         async with self._read() as s:
-            row = await s.get(SyncStateRow, (device_pk, collection_id))
+            row = (await s.execute(queries.SYNC_STATE, {"device_pk": device_pk,
+                                                        "collection_id": collection_id})).first()
             return convert.sync_state(row) if row is not None else None
 
     async def put_sync_state(self, state: SyncState) -> None:
@@ -884,6 +883,14 @@ async def _folder_row(s: AsyncSession, user_id: int, folder_id: str) -> FolderRo
     return row
 
 
+async def _folder(s: AsyncSession, user_id: int, folder_id: str) -> Row:
+    """The folder's row for reading (`_folder_row` gives one to change)."""
+    row = (await s.execute(queries.FOLDER, {"user_id": user_id, "folder_id": folder_id})).first()
+    if row is None:
+        raise NotFound(f"no folder {folder_id!r}")
+    return row
+
+
 async def _check_folder_place(
     s: AsyncSession, user_id: int, parent_id: str, name: str, moving: FolderRow | None
 ) -> None:
@@ -1069,10 +1076,7 @@ async def _attachments_by_item(
 ) -> dict[int, list[Attachment]]:
     if not item_ids:
         return {}
-    rows = await s.scalars(
-        select(AttachmentRow).options(defer(AttachmentRow.content))
-        .where(AttachmentRow.item_id.in_(item_ids)).order_by(AttachmentRow.id)
-    )
+    rows = await s.execute(queries.ATTACHMENTS_OF, {"ids": list(item_ids)})
     grouped: dict[int, list[Attachment]] = {}
     for row in rows:
         grouped.setdefault(row.item_id, []).append(convert.attachment(row))

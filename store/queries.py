@@ -1,0 +1,48 @@
+"""The reads every request makes, as SQLAlchemy Core statements built once.
+
+A Sync reads its device, its folder, its sync state and a page of the change log. Built per
+call through the ORM, each such read spent most of its time building the statement, hashing
+it into a cache key and loading ORM objects that are turned into `store.types` values at
+once anyway. These statements are built at import with bound parameters (their cache key is
+computed once), and their rows (attribute access by column name, values already converted
+by the column types) go straight to `store.convert`.
+"""
+from __future__ import annotations
+
+from sqlalchemy import bindparam, or_, select
+
+from store.models import AttachmentRow, DeviceRow, FolderRow, SyncStateRow, UserRow
+
+_devices = DeviceRow.__table__
+_users = UserRow.__table__
+_folders = FolderRow.__table__
+_sync_states = SyncStateRow.__table__
+_attachments = AttachmentRow.__table__
+
+_DEVICE_WITH_ADDRESS = select(_devices, _users.c.address).join(
+    _users, _users.c.id == _devices.c.user_id)
+
+# A device by its owner and DeviceId (params: user_id, device_id), or by its key (pk).
+DEVICE = _DEVICE_WITH_ADDRESS.where(_devices.c.user_id == bindparam("user_id"),
+                                    _devices.c.device_id == bindparam("device_id"))
+DEVICE_BY_PK = _DEVICE_WITH_ADDRESS.where(_devices.c.id == bindparam("pk"))
+
+# A folder of a mailbox (params: user_id, folder_id).
+FOLDER = select(_folders).where(_folders.c.user_id == bindparam("user_id"),
+                                _folders.c.folder_id == bindparam("folder_id"))
+
+# A collection's sync state (params: device_pk, collection_id).
+SYNC_STATE = select(_sync_states).where(_sync_states.c.device_pk == bindparam("device_pk"),
+                                        _sync_states.c.collection_id == bindparam("collection_id"))
+
+# The descriptions (never the bytes) of the attachments of some items (param: ids, a list).
+ATTACHMENTS_OF = (
+    select(*(column for column in _attachments.c if column.name != "content"))
+    .where(_attachments.c.item_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_attachments.c.id)
+)
+
+
+def not_from(column, origin_param: str = "origin"):  # type: ignore[no-untyped-def]
+    """Rows not written by the origin the parameter names (rows of no origin included)."""
+    return or_(column.is_(None), column != bindparam(origin_param))
