@@ -13,17 +13,16 @@ from dataclasses import dataclass
 
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.content.compose import Verb, smart_message
-from gateway.content.delivery import NoRecipients, submit
+from gateway.content.delivery import AlreadySent, NoRecipients, submit
 from gateway.content.mail import eas_date
 from gateway.content.mime import MimeError
 from gateway.errors import CommandFailure
 from protocol.status import GlobalStatus
 from protocol.xml import child, opaque_bytes, text
-from store.types import Item
+from store.types import Item, WriteKey
 
-# How many ClientIds of a device are remembered to recognise a resent message (118).
-REMEMBERED_CLIENT_IDS = 50
-CLIENT_IDS_KEY = "sent_client_ids"
+# The WriteKey scope of a submitted message's ClientId (a resent message is Status 118).
+CLIENT_ID_SCOPE = "ComposeMail"
 
 
 @dataclass(frozen=True)
@@ -66,21 +65,21 @@ def refuse_when_quarantined(ctx: CommandContext) -> None:
 
 
 async def send(ctx: CommandContext, submission: Submission, mime: bytes) -> CommandResult:
-    """Deliver ``mime`` (the final message) and answer."""
-    sent_before = list(ctx.device.extra.get(CLIENT_IDS_KEY, ()))
-    if submission.client_id and submission.client_id in sent_before:
-        raise CommandFailure(GlobalStatus.MESSAGE_PREVIOUSLY_SENT, "ClientId already sent")
+    """Deliver ``mime`` (the final message) and answer. The message is delivered with its
+    ClientId in one transaction: one sent before under that ClientId — the client resends
+    after a lost answer — is Status 118 and is not delivered again."""
+    once = (WriteKey(ctx.device.id, CLIENT_ID_SCOPE, submission.client_id)
+            if submission.client_id else None)
     try:
-        report = await submit(ctx.services.store, ctx.user, mime,
-                              now=ctx.services.clock.now(), save_in_sent=submission.save_in_sent)
+        report = await submit(ctx.services.store, ctx.user, mime, now=ctx.services.clock.now(),
+                              save_in_sent=submission.save_in_sent, once=once)
+    except AlreadySent:
+        raise CommandFailure(GlobalStatus.MESSAGE_PREVIOUSLY_SENT,
+                             "ClientId already sent") from None
     except NoRecipients:
         raise CommandFailure(GlobalStatus.MESSAGE_HAS_NO_RECIPIENT, "no recipient") from None
     except MimeError as exc:
         raise CommandFailure(GlobalStatus.INVALID_MIME, str(exc)) from None
-    if submission.client_id:
-        remembered = (sent_before + [submission.client_id])[-REMEMBERED_CLIENT_IDS:]
-        await ctx.services.store.update_device(ctx.device.id,
-                                               extra={CLIENT_IDS_KEY: remembered})
     return CommandResult(document=None, trace_note={
         "delivered": report.delivered, "undeliverable": report.unknown,
         "external": report.external, "sent_item": report.sent_item,

@@ -8,6 +8,11 @@ What happens to each recipient, as Exchange Online does it for one organisation:
   following Exchange, rather than SendMail Status 116);
 - any other domain: accepted and handed to nobody, as there is no outbound transport.
 A message with no recipient at all is refused (Status 119), unreadable MIME too (107).
+
+Every copy — the recipients' Inboxes, the Sent Items copy, the non-delivery report — is
+written in one transaction, with the submission's `WriteKey` when the client gave a
+ClientId: a gateway that dies while delivering has delivered nothing, and a message resent
+after a lost answer is recognised (`AlreadySent`) instead of arriving twice.
 """
 from __future__ import annotations
 
@@ -28,13 +33,17 @@ from gateway.content.mime import (
     without_bcc,
 )
 from store.api import NotFound, Store
-from store.types import FolderType, User
+from store.types import FolderType, Placement, User, WriteKey
 
 NDR_SENDER_NAME = "Microsoft Outlook"
 
 
 class NoRecipients(MimeError):
     """The message names nobody to send it to."""
+
+
+class AlreadySent(Exception):
+    """A message was submitted under this WriteKey before (MS-ASCMD Status 118)."""
 
 
 @dataclass
@@ -47,14 +56,16 @@ class DeliveryReport:
 
 
 async def submit(store: Store, sender: User, mime: bytes, *, now: datetime,
-                 save_in_sent: bool) -> DeliveryReport:
+                 save_in_sent: bool, once: WriteKey | None = None) -> DeliveryReport:
     """Deliver ``mime`` as sent by ``sender`` at ``now``. Raises `MimeError` for bytes that
-    are not a message and `NoRecipients` for a message to nobody."""
+    are not a message, `NoRecipients` for a message to nobody, and `AlreadySent` when
+    ``once`` was delivered before."""
     stamped = stamp(mime, sender, now)
     parsed = parse_message(stamped)
     if not parsed.recipients:
         raise NoRecipients("the message has no recipient")
     report = DeliveryReport()
+    placements: list[Placement] = []
     local_domains = {tenant.domain.lower() for tenant in await store.list_tenants()}
     visible = parse_message(without_bcc(stamped))
     for address in parsed.recipients:
@@ -66,16 +77,23 @@ async def submit(store: Store, sender: User, mime: bytes, *, now: datetime,
             continue
         inbox = await store.find_folder(recipient.id, FolderType.INBOX)
         if inbox is not None:
-            await store.add_item(recipient.id, inbox.id, email_item(visible, received=now))
+            placements.append(Placement(recipient.id, inbox.id,
+                                        email_item(visible, received=now)))
             report.delivered.append(address)
-    if save_in_sent:
-        sent = await store.find_folder(sender.id, FolderType.SENT_ITEMS)
-        if sent is not None:
-            copy = await store.add_item(sender.id, sent.id,
-                                        email_item(parsed, received=now, read=True))
-            report.sent_item = copy.server_id
-    if report.unknown:
-        report.ndr_item = await _send_ndr(store, sender, parsed.message, report.unknown, now)
+    sent = await store.find_folder(sender.id, FolderType.SENT_ITEMS) if save_in_sent else None
+    if sent is not None:
+        placements.append(Placement(sender.id, sent.id,
+                                    email_item(parsed, received=now, read=True)))
+    ndr = (await _ndr_placement(store, sender, parsed.message, report.unknown, now)
+           if report.unknown else None)
+    if ndr is not None:
+        placements.append(ndr)
+    placed = await store.add_placed_items(placements, once=once)
+    if not placed.first_time:
+        raise AlreadySent("this message was submitted before")
+    ids = list(placed.server_ids)  # the Sent Items copy and the report come last
+    report.ndr_item = ids.pop() if ndr is not None else None
+    report.sent_item = ids.pop() if sent is not None else None
     return report
 
 
@@ -112,15 +130,13 @@ def _names_only(message: EmailMessage, address: str) -> bool:
     return all(found.lower() == address.lower() for _, found in named)
 
 
-async def _send_ndr(store: Store, sender: User, original: EmailMessage, unknown: list[str],
-                    now: datetime) -> str | None:
+async def _ndr_placement(store: Store, sender: User, original: EmailMessage,
+                         unknown: list[str], now: datetime) -> Placement | None:
     inbox = await store.find_folder(sender.id, FolderType.INBOX)
     if inbox is None:
         return None
     report = non_delivery_report(sender, original, unknown, now)
-    item = await store.add_item(sender.id, inbox.id,
-                                email_item(parse_message(report), received=now))
-    return item.server_id
+    return Placement(sender.id, inbox.id, email_item(parse_message(report), received=now))
 
 
 def non_delivery_report(sender: User, original: EmailMessage, unknown: list[str],
