@@ -10,10 +10,17 @@ ordinary mail (its id and a fresh choice token kept on the device), an open noti
 removed when its quarantine ends any way but a choice, EAC notices go to the user and the
 tenant's admins. Every transition is one audit row with policy time, and wakes the user's
 held Pings so that a notice arriving or leaving reaches an idle device.
+
+A transition's mails are written before the device row that records the move, so a process
+that dies between the two leaves the device where it was, and the transition runs again.
+Each mail is therefore written once under a `WriteKey` naming the transition (the device's
+count of transitions, kept in ``Device.extra``, which the device update moves on) and the
+mail's role: the re-run finds the notice already delivered and records that one.
 """
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,12 +37,24 @@ from gateway.access.errors import ChoiceNotOpen
 from gateway.access.identity import ClientIdentity
 from gateway.notice import eac_admin_mail, eac_block_mail, eac_quarantine_notice, setting_notice
 from store.api import NotFound, Store
-from store.types import Device, DeviceState, FolderType, Tenant, User
+from store.types import (
+    Device,
+    DeviceState,
+    FolderType,
+    NewItem,
+    Placement,
+    Tenant,
+    User,
+    WriteKey,
+)
 
 log = logging.getLogger(__name__)
 
 ANY: frozenset[DeviceState] = frozenset({"allowed", "pending", "quarantined", "blocked"})
 MAX_STEPS = 8  # scheduled -> notice -> expired is three; more would mean a loop (a bug)
+TRANSITION_COUNT = "transitions"  # Device.extra: how many transitions the device has made
+WRITE_SCOPE = "lifecycle"  # the WriteKey scope of a transition's mails
+_CHOICE_LINK = re.compile(r"/choice/([A-Za-z0-9_-]+)\?app=")  # in a notice's text
 Trigger = Literal["request", "scheduler", "setting", "choice", "admin"]
 
 
@@ -82,6 +101,23 @@ def check_transition(before: DeviceState, decision: Decision) -> Transition:
     return transition
 
 
+@dataclass(frozen=True)
+class _TransitionMail:
+    """Writes the mails of one transition, each once (see the module's doc)."""
+
+    store: Store
+    device: Device
+    count: int  # the device's transitions before this one
+
+    async def send(self, role: str, user_id: int, folder_id: str, item: NewItem
+                   ) -> tuple[str, bool]:
+        """The mail's server id, and whether it was written now (not by an earlier run)."""
+        placed = await self.store.add_placed_items(
+            [Placement(user_id, folder_id, item)],
+            once=WriteKey(self.device.id, WRITE_SCOPE, f"{self.count}/{role}"))
+        return placed.server_ids[0], placed.first_time
+
+
 class Lifecycle:
     def __init__(self, store: Store, *, public_url: str, wake_user: Any = None) -> None:
         self.store = store
@@ -109,23 +145,27 @@ class Lifecycle:
     async def apply(self, tenant: Tenant, user: User, device: Device, decision: Decision,
                     at: datetime, trigger: Trigger, **extra_fields: Any) -> Device:
         transition = check_transition(device.state, decision)
+        count = int(device.extra.get(TRANSITION_COUNT, 0))
         fields: dict[str, Any] = {
             "state": decision.state, "reason": str(decision.reason), "rule_id": decision.rule_id,
             "notice_at": decision.notice_at, "quarantine_until": decision.quarantine_until,
-            **extra_fields,
+            "extra": {TRANSITION_COUNT: count + 1}, **extra_fields,
         }
+        mail = _TransitionMail(self.store, device, count)
         detail: dict[str, Any] = {}
         if Action.REMOVE_NOTICE in decision.actions:
             detail["notice_removed"] = await self._remove_notice(device)
             fields["notice_server_id"] = None
         if Action.DELIVER_NOTICE in decision.actions:
-            fields.update(await self._deliver_notice(tenant, user, device, decision, at))
+            fields.update(await self._deliver_notice(mail, tenant, user, device, decision, at))
             detail["notice_server_id"] = fields["notice_server_id"]
         if Action.DELIVER_EAC_NOTICE in decision.actions:
-            fields["notice_server_id"] = await self._deliver_eac_notice(tenant, user, device, at)
+            fields["notice_server_id"] = await self._deliver_eac_notice(mail, tenant, user,
+                                                                        device, at)
             detail["notice_server_id"] = fields["notice_server_id"]
         if Action.SEND_BLOCK_MAIL in decision.actions:
-            detail["block_mail"] = await self._send_block_mail(tenant, user, device, decision, at)
+            detail["block_mail"] = await self._send_block_mail(mail, tenant, user, device,
+                                                               decision, at)
         updated = await self.store.update_device(device.id, **fields)
         await self._audit(device, updated, transition.event, at, trigger, detail)
         self._wake_user(user.id)
@@ -155,43 +195,57 @@ class Lifecycle:
             raise NotFound(f"{user.address} has no Inbox")
         return folder.id
 
-    async def _deliver_notice(self, tenant: Tenant, user: User, device: Device,
-                              decision: Decision, at: datetime) -> dict[str, Any]:
+    async def _deliver_notice(self, mail: _TransitionMail, tenant: Tenant, user: User,
+                              device: Device, decision: Decision, at: datetime
+                              ) -> dict[str, Any]:
         token = secrets.token_urlsafe(24)
         notice = setting_notice(tenant=tenant, user=user, device=device, token=token,
                                 public_url=self.public_url, now=at,
                                 quarantine_until=decision.quarantine_until or at)
-        item = await self.store.add_item(user.id, await self._inbox(user), notice.item)
-        return {"notice_server_id": item.server_id, "choice_token": token, "choice": None,
+        server_id, first_time = await mail.send("notice", user.id, await self._inbox(user),
+                                                notice.item)
+        if not first_time:  # a re-run: the notice delivered then carries its own link
+            token = await self._token_of(user, server_id) or token
+        return {"notice_server_id": server_id, "choice_token": token, "choice": None,
                 "prompted_rollout": tenant.rollout_id}
 
-    async def _deliver_eac_notice(self, tenant: Tenant, user: User, device: Device,
-                                  at: datetime) -> str:
-        mail = eac_quarantine_notice(tenant=tenant, user=user, device=device, now=at)
-        item = await self.store.add_item(user.id, await self._inbox(user), mail)
-        for address in tenant.admin_mail_recipients:
-            await self._mail_admin(tenant, address, user, device, at)
-        return item.server_id
+    async def _token_of(self, user: User, notice_server_id: str) -> str | None:
+        """The choice token in the link of a notice delivered before."""
+        try:
+            notice = await self.store.get_item(user.id, notice_server_id)
+        except NotFound:  # the user deleted it meanwhile: a fresh token
+            return None
+        found = _CHOICE_LINK.search(notice.body_text)
+        return found.group(1) if found else None
 
-    async def _mail_admin(self, tenant: Tenant, address: str, user: User, device: Device,
-                          at: datetime) -> None:
+    async def _deliver_eac_notice(self, mail: _TransitionMail, tenant: Tenant, user: User,
+                                  device: Device, at: datetime) -> str:
+        notice = eac_quarantine_notice(tenant=tenant, user=user, device=device, now=at)
+        server_id, _ = await mail.send("eac-notice", user.id, await self._inbox(user), notice)
+        for address in tenant.admin_mail_recipients:
+            await self._mail_admin(mail, tenant, address, user, device, at)
+        return server_id
+
+    async def _mail_admin(self, mail: _TransitionMail, tenant: Tenant, address: str,
+                          user: User, device: Device, at: datetime) -> None:
         try:
             admin = await self.store.get_user(address)
         except NotFound:
             log.warning("admin mail recipient %s has no mailbox here; mail not delivered", address)
             return
-        mail = eac_admin_mail(tenant=tenant, admin=admin, user=user, device=device, now=at,
-                              reason=device.reason or "quarantine")
-        await self.store.add_item(admin.id, await self._inbox(admin), mail)
+        message = eac_admin_mail(tenant=tenant, admin=admin, user=user, device=device, now=at,
+                                 reason=device.reason or "quarantine")
+        await mail.send(f"admin:{admin.address}", admin.id, await self._inbox(admin), message)
 
-    async def _send_block_mail(self, tenant: Tenant, user: User, device: Device,
-                               decision: Decision, at: datetime) -> str:
+    async def _send_block_mail(self, mail: _TransitionMail, tenant: Tenant, user: User,
+                               device: Device, decision: Decision, at: datetime) -> str:
         rule = None
         if decision.rule_id is not None:
             rule = next((f"{r.field} = {r.value}" for r in tenant.device_rules
                          if r.id == decision.rule_id), None)
-        mail = eac_block_mail(tenant=tenant, user=user, device=device, now=at, rule=rule)
-        return (await self.store.add_item(user.id, await self._inbox(user), mail)).server_id
+        message = eac_block_mail(tenant=tenant, user=user, device=device, now=at, rule=rule)
+        server_id, _ = await mail.send("block-mail", user.id, await self._inbox(user), message)
+        return server_id
 
     async def _remove_notice(self, device: Device) -> str | None:
         """Delete the open notice (a Sync Delete for the devices that hold it); the user may
