@@ -7,7 +7,8 @@ the deployment's channel and also sends this process's news with NOTIFY.
 
 - a committed change to a folder (the store's change listener): ``c``, user, position, folder;
 - a user's access state changed (``PushHub.wake_user``): ``w``, user;
-- the clock row changed (SPEC §6: one clock for all processes): ``k``.
+- the clock row changed (SPEC §6: one clock for all processes): ``k``;
+- a tenant changed (each process remembers its tenants, store/sql.py): ``t``.
 
 Payloads are a few bytes of text with the sender's origin tag, so a process skips its own
 news (it already delivered it locally). Notifications are sent after the change committed,
@@ -100,9 +101,14 @@ def clock_message(origin: str) -> str:
     return f"k|{origin}"
 
 
+def tenant_message(origin: str) -> str:
+    return f"t|{origin}"
+
+
 @dataclass(frozen=True)
 class Message:
-    kind: str  # "c" change, "w" wake a user, "e" end a device's held requests, "k" clock
+    kind: str  # "c" change, "w" wake a user, "e" end a device's held requests, "k" clock,
+    #            "t" a tenant changed
     origin: str
     user_id: int = 0
     position: int = 0
@@ -120,8 +126,8 @@ def parse_message(payload: str) -> Message | None:
             return Message("w", parts[1], int(parts[2]))
         if parts[0] == "e" and len(parts) == 4:
             return Message("e", parts[1], int(parts[2]), holder=int(parts[3]))
-        if parts[0] == "k" and len(parts) == 2:
-            return Message("k", parts[1])
+        if parts[0] in ("k", "t") and len(parts) == 2:
+            return Message(parts[0], parts[1])
     except ValueError:
         return None
     return None
@@ -283,9 +289,11 @@ async def _close_quietly(connection: asyncpg.Connection) -> None:
 class Coordination:
     """The bridge and the scheduler's leader election of one gateway process."""
 
-    def __init__(self, database: Database, pushhub: SharedPushHub) -> None:
+    def __init__(self, database: Database, pushhub: SharedPushHub,
+                 store: Store | None = None) -> None:
         self.database = database
         self.pushhub = pushhub
+        self.store = store
         self.bridge = Bridge(database, on_message=self._on_message,
                              on_reconnect=self._on_reconnect)
         pushhub.bridge = self.bridge
@@ -300,7 +308,7 @@ class Coordination:
         database = await database_of(store)
         if database is None:
             return None
-        return cls(database, SharedPushHub())
+        return cls(database, SharedPushHub(), store)
 
     async def start(self, clock: Clock, access: AccessService) -> None:
         """Listen, publish clock changes, and run the access scheduler only while this
@@ -309,6 +317,9 @@ class Coordination:
 
         self._clock, self._access = clock, access
         clock.on_change(lambda: self.bridge.send(clock_message(self.bridge.origin)))
+        if self.store is not None:
+            self.store.add_tenant_listener(
+                lambda: self.bridge.send(tenant_message(self.bridge.origin)))
         self.leader = Leader(self.database, on_gain=access.start, on_loss=access.stop)
         access.device_guard = self.leader.device
         try:
@@ -331,6 +342,9 @@ class Coordination:
         if message.kind == "k":
             self._reload_clock()
             return
+        if message.kind == "t":
+            self._forget_tenants()
+            return
         self.pushhub.deliver(message)
         if message.kind == "w" and self._access is not None:
             # A transition in another process may have set a deadline sooner than ours.
@@ -351,6 +365,11 @@ class Coordination:
         if self._access is not None:
             self._access.wake_scheduler()
 
+    def _forget_tenants(self) -> None:
+        if self.store is not None:
+            self.store.forget_tenants()
+
     async def _on_reconnect(self) -> None:
+        self._forget_tenants()  # a tenant change may have been told while we were away
         self.pushhub.wake_everyone()
         await self._clock_changed()

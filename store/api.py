@@ -74,6 +74,19 @@ class Store(abc.ABC):
             self._audit_listener_list: list[AuditListener] = []
         return self._audit_listener_list
 
+    def add_tenant_listener(self, listener: Callable[[], None]) -> None:
+        """Subscribe to committed tenant changes (the other gateway processes must forget
+        the tenants they remember: gateway/crossprocess.py tells them)."""
+        self._tenant_listeners().append(listener)
+
+    def _tenant_listeners(self) -> list[Callable[[], None]]:
+        if not hasattr(self, "_tenant_listener_list"):
+            self._tenant_listener_list: list[Callable[[], None]] = []
+        return self._tenant_listener_list
+
+    def forget_tenants(self) -> None:  # noqa: B027 - a store that remembers none has nothing to do
+        """Drop the tenants this store remembers: another process changed one."""
+
     # --- tenants ----------------------------------------------------------------------
     @abc.abstractmethod
     async def get_tenant(self, domain: str) -> Tenant: ...  # NotFound

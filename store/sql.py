@@ -93,6 +93,10 @@ class SqlStore(Store):
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if is_sqlite(engine) else None
+        # get_tenant's answers: the access check reads the tenant on every request, and a
+        # tenant changes only by put_tenant (here, or in another process: forget_tenants).
+        self._tenants: dict[str, Tenant] = {}
+        self._tenants_forgotten = 0  # a read begun before the last forgetting is not kept
 
     # --- units of work ----------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -138,9 +142,20 @@ class SqlStore(Store):
 
     # --- tenants ----------------------------------------------------------------------
     async def get_tenant(self, domain: str) -> Tenant:
+        remembered = self._tenants.get(domain.lower())
+        if remembered is not None:
+            return remembered
+        forgotten = self._tenants_forgotten
         async with self._read() as s:
             row = await _tenant_row(s, domain)
-            return convert.tenant(row, await _rules(s, row.id))
+            tenant = convert.tenant(row, await _rules(s, row.id))
+        if forgotten == self._tenants_forgotten:
+            self._tenants[tenant.domain] = tenant
+        return tenant
+
+    def forget_tenants(self) -> None:
+        self._tenants.clear()
+        self._tenants_forgotten += 1
 
     async def list_tenants(self) -> list[Tenant]:
         async with self._read() as s:
@@ -165,7 +180,11 @@ class SqlStore(Store):
             row.admin_mail_recipients = list(tenant.admin_mail_recipients)
             await s.flush()
             await _replace_rules(s, row.id, tenant)
-            return convert.tenant(row, await _rules(s, row.id))
+            stored = convert.tenant(row, await _rules(s, row.id))
+        self.forget_tenants()
+        for listener in list(self._tenant_listeners()):
+            listener()
+        return stored
 
     # --- users ------------------------------------------------------------------------
     async def create_user(self, address: str, password: str | None, display_name: str) -> User:
