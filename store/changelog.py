@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Row, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from store.api import NotFound
 from store.models import ItemRow, TombstoneRow, UserRow
@@ -93,7 +93,8 @@ def _parameters(folder_pk: int, after: int, exclude_origin: int | None, **more: 
 
 
 async def read_log(
-    session: AsyncSession, folder_pk: int, after: int, limit: int, exclude_origin: int | None
+    session: AsyncSession | AsyncConnection, folder_pk: int, after: int, limit: int,
+    exclude_origin: int | None,
 ) -> list[LogEntry]:
     """Up to ``limit + 1`` entries after ``after``, oldest first (the extra one tells the
     caller that more are available)."""
@@ -111,7 +112,8 @@ async def read_log(
 
 
 async def count_log(
-    session: AsyncSession, folder_pk: int, after: int, exclude_origin: int | None
+    session: AsyncSession | AsyncConnection, folder_pk: int, after: int,
+    exclude_origin: int | None,
 ) -> int:
     excluding = exclude_origin is not None
     parameters = _parameters(folder_pk, after, exclude_origin)

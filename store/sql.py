@@ -18,7 +18,7 @@ from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from store import convert, fault_rules, queries
 from store.api import Conflict, NotFound, Store, StoreError
@@ -119,6 +119,24 @@ class SqlStore(Store):
             async with self._sessions() as session, session.begin():
                 await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 yield session
+
+    @contextlib.asynccontextmanager
+    async def _fetch(self) -> AsyncIterator[AsyncConnection]:
+        """A read of Core statements only (store/queries.py) on a bare connection: the hot
+        reads skip the ORM session's own cost too. Nothing is written, so nothing is
+        committed: the pool rolls the connection back as it takes it back."""
+        with _translate_errors():
+            async with self.engine.connect() as connection:
+                yield connection
+
+    @contextlib.asynccontextmanager
+    async def _fetch_snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """`_fetch` seeing one snapshot (see `_snapshot`)."""
+        with _translate_errors():
+            async with self.engine.connect() as connection:
+                if not is_sqlite(self.engine):
+                    await connection.execution_options(isolation_level="REPEATABLE READ")
+                yield connection
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
@@ -261,7 +279,7 @@ class SqlStore(Store):
             return [convert.folder(row) for row in rows]
 
     async def get_folder(self, user_id: int, folder_id: str) -> Folder:
-        async with self._read() as s:
+        async with self._fetch() as s:
             return convert.folder(await _folder(s, user_id, folder_id))
 
     async def find_folder(self, user_id: int, folder_type: FolderType) -> Folder | None:
@@ -476,7 +494,7 @@ class SqlStore(Store):
         self, user_id: int, folder_id: str, after: int, *, limit: int,
         exclude_origin: int | None = None,
     ) -> ChangePage:
-        async with self._snapshot() as s:
+        async with self._fetch_snapshot() as s:
             folder = await _folder(s, user_id, folder_id)
             entries = await read_log(s, folder.id, after, limit, exclude_origin)
             more = len(entries) > limit
@@ -493,7 +511,7 @@ class SqlStore(Store):
     async def count_changes_since(
         self, user_id: int, folder_id: str, after: int, *, exclude_origin: int | None = None
     ) -> int:
-        async with self._snapshot() as s:
+        async with self._fetch_snapshot() as s:
             folder = await _folder(s, user_id, folder_id)
             return await count_log(s, folder.id, after, exclude_origin)
 
@@ -553,7 +571,7 @@ class SqlStore(Store):
 
     # --- devices ----------------------------------------------------------------------
     async def get_device(self, user_id: int, device_id: str) -> Device | None:
-        async with self._read() as s:
+        async with self._fetch() as s:
             found = (await s.execute(queries.DEVICE, {"user_id": user_id,
                                                        "device_id": device_id})).first()
             return convert.device(found, found.address) if found else None
@@ -561,7 +579,7 @@ class SqlStore(Store):
     async def get_device_by_pk(self, pk: int) -> Device:
         if not 0 < pk <= MAX_ROW_ID:
             raise NotFound(f"no device {pk}")
-        async with self._read() as s:
+        async with self._fetch() as s:
             found = (await s.execute(queries.DEVICE_BY_PK, {"pk": pk})).first()
             if found is None:
                 raise NotFound(f"no device {pk}")
@@ -639,7 +657,7 @@ class SqlStore(Store):
 
     # --- sync state -------------------------------------------------------------------
     async def get_sync_state(self, device_pk: int, collection_id: str) -> SyncState | None:
-        async with self._read() as s:
+        async with self._fetch() as s:
             row = (await s.execute(queries.SYNC_STATE, {"device_pk": device_pk,
                                                         "collection_id": collection_id})).first()
             return convert.sync_state(row) if row is not None else None
@@ -902,7 +920,7 @@ async def _folder_row(s: AsyncSession, user_id: int, folder_id: str) -> FolderRo
     return row
 
 
-async def _folder(s: AsyncSession, user_id: int, folder_id: str) -> Row:
+async def _folder(s: AsyncSession | AsyncConnection, user_id: int, folder_id: str) -> Row:
     """The folder's row for reading (`_folder_row` gives one to change)."""
     row = (await s.execute(queries.FOLDER, {"user_id": user_id, "folder_id": folder_id})).first()
     if row is None:
