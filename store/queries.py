@@ -46,3 +46,26 @@ ATTACHMENTS_OF = (
 def not_from(column, origin_param: str = "origin"):  # type: ignore[no-untyped-def]
     """Rows not written by the origin the parameter names (rows of no origin included)."""
     return or_(column.is_(None), column != bindparam(origin_param))
+
+
+# --- the write every changing Sync makes: its new sync state ------------------------------
+# The state row locked from the check to the commit (FOR UPDATE; SQLite's BEGIN IMMEDIATE
+# holds the whole database already, and its dialect leaves the clause out).
+SYNC_STATE_FOR_UPDATE = SYNC_STATE.with_for_update()
+
+_STATE_VALUES = {name: bindparam(name) for name in (
+    "sync_key", "position", "prev_sync_key", "prev_position", "data", "prev_data")}
+
+# A collection's sync state written over (params: the values, and the row's key as
+# b_device_pk, b_collection_id: an UPDATE keeps the column names for its SET clause).
+UPDATE_SYNC_STATE = (
+    _sync_states.update()
+    .where(_sync_states.c.device_pk == bindparam("b_device_pk"),
+           _sync_states.c.collection_id == bindparam("b_collection_id"))
+    .values(_STATE_VALUES)
+)
+INSERT_SYNC_STATE = _sync_states.insert().values(
+    device_pk=bindparam("device_pk"), collection_id=bindparam("collection_id"), **_STATE_VALUES)
+
+# Whether a device exists (param: pk).
+DEVICE_EXISTS = select(_devices.c.id).where(_devices.c.id == bindparam("pk"))

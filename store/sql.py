@@ -146,6 +146,17 @@ class SqlStore(Store):
                 await session.connection(execution_options={WRITE_OPTION: True})
                 yield session
 
+    @contextlib.asynccontextmanager
+    async def _write_core(self) -> AsyncIterator[AsyncConnection]:
+        """`_write` on a bare connection, for Core statements only (store/queries.py): the
+        hot write skips the ORM session's identity map and flush."""
+        lock = self._write_lock or contextlib.nullcontext()
+        with _translate_errors():
+            async with lock, self.engine.connect() as connection:
+                await connection.execution_options(**{WRITE_OPTION: True})
+                async with connection.begin():
+                    yield connection
+
     # --- life cycle -------------------------------------------------------------------
     async def close(self) -> None:
         await self.engine.dispose()
@@ -670,13 +681,22 @@ class SqlStore(Store):
     async def replace_sync_state(self, state: SyncState, previous: SyncState | None) -> None:
         """As `Store.replace_sync_state`: the row is locked from the check to the commit
         (two first writes of one collection clash on its primary key: Conflict too)."""
-        async with self._write() as s:
-            row = await s.get(SyncStateRow, (state.device_pk, state.collection_id),
-                              with_for_update=True, populate_existing=True)
+        key = {"device_pk": state.device_pk, "collection_id": state.collection_id}
+        async with self._write_core() as c:
+            row = (await c.execute(queries.SYNC_STATE_FOR_UPDATE, key)).first()
             stored = convert.sync_state(row) if row is not None else None
             if stored != previous:
                 raise Conflict(f"the sync state of collection {state.collection_id!r} changed")
-            await _store_sync_state(s, row, state)
+            if row is None and (await c.execute(queries.DEVICE_EXISTS,
+                                                {"pk": state.device_pk})).first() is None:
+                raise NotFound(f"no device {state.device_pk}")
+            values = _sync_state_values(state)
+            if row is None:  # a first write clashing with another on the key: Conflict
+                await c.execute(queries.INSERT_SYNC_STATE, {**key, **values})
+            else:
+                await c.execute(queries.UPDATE_SYNC_STATE, {
+                    "b_device_pk": state.device_pk, "b_collection_id": state.collection_id,
+                    **values})
 
     async def delete_sync_states(self, device_pk: int, collection_id: str | None = None) -> None:
         async with self._write() as s:
@@ -794,6 +814,12 @@ async def _store_sync_state(s: AsyncSession, row: SyncStateRow | None, state: Sy
     row.prev_sync_key, row.prev_position = state.prev_sync_key, state.prev_position
     row.data, row.prev_data = dict(state.data), dict(state.prev_data)
     await s.flush()  # a clash on the primary key is raised here, as Conflict
+
+
+def _sync_state_values(state: SyncState) -> dict[str, Any]:
+    return {"sync_key": state.sync_key, "position": state.position,
+            "prev_sync_key": state.prev_sync_key, "prev_position": state.prev_position,
+            "data": dict(state.data), "prev_data": dict(state.prev_data)}
 
 
 # --- helpers: writes made once -------------------------------------------------------------
