@@ -17,45 +17,79 @@ client has given up on that connection; Exchange answers the older Ping Status 1
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from store.api import Store
 
 
 class Watch:
-    """One waiting request's interest in some folders of one mailbox."""
+    """One waiting request's interest in some folders of one mailbox.
 
-    __slots__ = ("user_id", "folder_ids", "holder", "changed", "ended", "_woken")
+    Kept small, as there is one per held request: no task, no event object and no
+    generator while it waits, only a future and the heartbeat's timer."""
 
-    def __init__(self, user_id: int, folder_ids: Iterable[str], holder: int | None = None
-                 ) -> None:
+    __slots__ = ("_hub", "user_id", "folder_ids", "holder", "changed", "ended",
+                 "access_changed", "_waiter")
+
+    def __init__(self, hub: PushHub, user_id: int, folder_ids: Iterable[str],
+                 holder: int | None = None) -> None:
+        self._hub = hub
         self.user_id = user_id
         self.folder_ids = frozenset(folder_ids)
         self.holder = holder  # the device pk holding the request, None when not tracked
         self.changed: set[str] = set()
         self.ended = False  # a newer request of the same device took over
-        self._woken: asyncio.Event = asyncio.Event()
+        self.access_changed = False  # what the device may see changed (`PushHub.wake_user`)
+        self._waiter: asyncio.Future[None] | None = None
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._hub._forget(self)
 
     def _mark(self, folder_ids: Iterable[str]) -> None:
         self.changed.update(folder_ids)
-        self._woken.set()
+        self._wake()
 
     def _end(self) -> None:
         self.ended = True
-        self._woken.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    @property
+    def _woken(self) -> bool:
+        return self.ended or bool(self.changed)
 
     async def wait(self, timeout: float) -> set[str]:
         """The folders that changed since the watch began (or since the last `wait`);
         empty when ``timeout`` seconds pass first or the watch was ended."""
-        if not self._woken.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), max(timeout, 0))
+        if not self._woken:
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            timer = loop.call_later(max(timeout, 0), _resolve, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
         if self.ended:
             return set()
         changed, self.changed = self.changed, set()
-        self._woken.clear()
         return changed
+
+    def take_access_changed(self) -> bool:
+        """Whether `PushHub.wake_user` woke the watch since this was last asked."""
+        changed, self.access_changed = self.access_changed, False
+        return changed
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class PushHub:
@@ -70,23 +104,23 @@ class PushHub:
         self.notify(user_id, folder_id)
 
     # --- waiting ----------------------------------------------------------------------
-    @contextlib.contextmanager
     def watch(self, user_id: int, folder_ids: Iterable[str], *, holder: int | None = None
-              ) -> Iterator[Watch]:
-        """Register interest for the duration of the block (check, then `Watch.wait`).
-        With a ``holder`` (a device pk) the device's earlier held requests end."""
+              ) -> Watch:
+        """Register interest for the duration of a ``with`` block on the returned watch
+        (check, then `Watch.wait`). With a ``holder`` (a device pk) the device's earlier
+        held requests end."""
         if holder is not None:
             self.end_held(user_id, holder)
-        watch = Watch(user_id, folder_ids, holder)
+        watch = Watch(self, user_id, folder_ids, holder)
         self._watches.setdefault(user_id, set()).add(watch)
-        try:
-            yield watch
-        finally:
-            waiting = self._watches.get(user_id)
-            if waiting is not None:
-                waiting.discard(watch)
-                if not waiting:
-                    del self._watches[user_id]
+        return watch
+
+    def _forget(self, watch: Watch) -> None:
+        waiting = self._watches.get(watch.user_id)
+        if waiting is not None:
+            waiting.discard(watch)
+            if not waiting:
+                del self._watches[watch.user_id]
 
     async def wait(self, user_id: int, folder_ids: Iterable[str], timeout: float) -> set[str]:
         """Wait for a change to one of ``folder_ids``: the folders that changed, empty on
@@ -110,6 +144,7 @@ class PushHub:
     def wake_user(self, user_id: int) -> None:
         """What the user's devices may see changed: every waiting request re-checks."""
         for watch in self._watches.get(user_id, ()):
+            watch.access_changed = True
             watch._mark(watch.folder_ids)
 
     def waiting_count(self) -> int:

@@ -22,6 +22,7 @@ from gateway.mailbox import Cursor, MailboxView
 from gateway.sync import hierarchy
 from protocol.status import PingStatus
 from protocol.xml import E, child, children, sub, text
+from store.api import Store
 
 CACHE_KEY = "ping"
 
@@ -127,28 +128,52 @@ async def _hold(ctx: CommandContext, request: PingRequest, cursors: dict[str, Cu
                 ) -> tuple[PingStatus, set[str]]:
     """Status 2 with the watched folders that have something to sync, as soon as there are
     any; 7 when the hierarchy moved on; 1 when the heartbeat passes first or a newer
-    request of the device takes over. The watch starts before the first check."""
+    request of the device takes over. The watch starts before the first check.
+
+    While it waits a Ping keeps what it needs to re-check and no more (no folder list, no
+    snapshot unless the device never ran FolderSync), and a wake costs one query per folder
+    that changed: the device record is read again only when its access state changed."""
     deadline = time.monotonic() + request.heartbeat_s
-    store = ctx.services.store
+    store, user, device_pk = ctx.services.store, ctx.user, ctx.device.id
     watched = (*request.folder_ids, hierarchy.HIERARCHY)
-    with ctx.services.pushhub.watch(ctx.user.id, watched, holder=ctx.device.id) as watch:
-        view = ctx.mailbox
-        # A device that never ran FolderSync is measured against the folders as they are.
-        first_seen = hierarchy.snapshot_of(await view.folders())
-        woken = {hierarchy.HIERARCHY}
+    with ctx.services.pushhub.watch(user.id, watched, holder=device_pk) as watch:
+        folders = _HierarchyCheck(store, user.id, device_pk)
+        if await folders.moved_on(first=True):
+            return PingStatus.FOLDER_SYNC_REQUIRED, set()
+        view, woken = ctx.mailbox, set(request.folder_ids)
         while True:
-            if hierarchy.HIERARCHY in woken and await hierarchy.moved_on(
-                    store, ctx.device.id, await view.folders(), first_seen):
-                return PingStatus.FOLDER_SYNC_REQUIRED, set()
-            changed = {f for f in request.folder_ids if await view.has_changes(f, cursors[f])}
-            remaining = deadline - time.monotonic()
+            changed = {f for f in request.folder_ids
+                       if f in woken and await view.has_changes(f, cursors[f])}
             if changed:
                 return PingStatus.CHANGES, changed
+            remaining = deadline - time.monotonic()
             woken = await watch.wait(remaining) if remaining > 0 else set()
             if not woken:
                 return PingStatus.EXPIRED, set()
-            view = await MailboxView.load(ctx.services, ctx.user,
-                                          await store.get_device_by_pk(ctx.device.id))
+            if watch.take_access_changed():  # quarantine began or ended: see it as it is now
+                view = MailboxView.for_device(store, user, await store.get_device_by_pk(device_pk))
+            if hierarchy.HIERARCHY in woken and await folders.moved_on():
+                return PingStatus.FOLDER_SYNC_REQUIRED, set()
+
+
+class _HierarchyCheck:
+    """Whether the folders moved on from those the device was last told about (read afresh
+    each time: its own folder commands move that on), or — for a device that never ran
+    FolderSync — from the folders as they were when the Ping began."""
+
+    __slots__ = ("store", "user_id", "device_pk", "first_seen")
+
+    def __init__(self, store: Store, user_id: int, device_pk: int) -> None:
+        self.store, self.user_id, self.device_pk = store, user_id, device_pk
+        self.first_seen: hierarchy.Snapshot | None = None
+
+    async def moved_on(self, *, first: bool = False) -> bool:
+        folders = await self.store.list_folders(self.user_id)
+        told = await hierarchy.told_snapshot(self.store, self.device_pk)
+        if told is None and first:
+            self.first_seen = hierarchy.snapshot_of(folders)
+        return bool(hierarchy.diff(told if told is not None else self.first_seen or {},
+                                   folders))
 
 
 def _answer(status: PingStatus, *, folder_ids: list[str] | None = None,
