@@ -1,0 +1,96 @@
+"""The garbage collector, for a process that holds thousands of requests.
+
+CPython runs a full collection whenever the objects that survived the young generations
+since the last one reach a quarter of the old generation, and a full collection looks at
+every object the process holds. A gateway holding 10,000 Pings holds a few million; each
+push answers some Pings and starts new ones, whose objects survive into the old generation,
+so the rule fires every few dozen pushes and stops the event loop for most of a second each
+time (0.4–0.7 s measured at 2,000 held Pings) — every answer due then waits, and that pause
+was most of the push latency's tail.
+
+So the objects that have lived a while are moved out of the collector's sight
+(`gc.freeze`): those of start-up at once, then every `SETTLE_EVERY_S` whatever survived a
+collection of the rest. The automatic collections then only ever look at what is recent,
+and stay short. An object frozen while alive is still freed the moment nothing refers to
+it; what freezing hides is a *cycle* that becomes garbage after it was frozen. Those are
+rare (a request's own cycles die young) and are reclaimed by a full collection of
+everything every `FULL_EVERY_S`, the one pause left, on a schedule rather than under load.
+
+The policy is per process and counted: the first application started applies it, the last
+one stopped undoes it (tests run several apps in one process).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+log = logging.getLogger("easgate.gc")
+
+SETTLE_EVERY_S = 60.0
+FULL_EVERY_S = 3600.0
+
+
+class _Policy:
+    def __init__(self) -> None:
+        self.users = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.users += 1
+        if self.users == 1:
+            settle()
+            self.task = asyncio.get_running_loop().create_task(_schedule())
+
+    async def stop(self) -> None:
+        self.users -= 1
+        if self.users == 0 and self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+            gc.unfreeze()  # back in the collector's sight: nothing is hidden once we stop
+
+
+_POLICY = _Policy()
+
+
+async def managed(app: web.Application) -> AsyncIterator[None]:
+    """An aiohttp ``cleanup_ctx`` entry: the policy for as long as the app runs."""
+    _POLICY.start()
+    try:
+        yield
+    finally:
+        await _POLICY.stop()
+
+
+def settle() -> None:
+    """Collect what is not frozen, then freeze the survivors."""
+    gc.collect()
+    gc.freeze()
+
+
+def collect_everything() -> float:
+    """A full collection of every object, frozen ones included; the seconds it took."""
+    started = time.perf_counter()
+    gc.unfreeze()
+    settle()
+    return time.perf_counter() - started
+
+
+async def _schedule() -> None:
+    full_due = time.monotonic() + FULL_EVERY_S
+    while True:
+        await asyncio.sleep(SETTLE_EVERY_S)
+        if time.monotonic() >= full_due:
+            took = collect_everything()
+            full_due = time.monotonic() + FULL_EVERY_S
+            log.info("full garbage collection: %.0f ms, %d objects kept",
+                     took * 1000, gc.get_freeze_count())
+        else:
+            settle()

@@ -1,0 +1,55 @@
+"""The collector policy (gateway/gcpolicy.py): long-lived objects out of the collector's
+sight while an app runs, everything back in sight once the last app stops."""
+from __future__ import annotations
+
+import gc
+import weakref
+
+from aiohttp import web
+
+from gateway import gcpolicy
+
+
+class Node:
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only the collector frees it
+
+
+async def test_the_policy_freezes_while_apps_run_and_unfreezes_after_the_last():
+    first, second = gcpolicy.managed(web.Application()), gcpolicy.managed(web.Application())
+    await anext(first)
+    assert gc.get_freeze_count() > 0
+    await anext(second)
+    await first.aclose()
+    assert gc.get_freeze_count() > 0  # the second app still runs
+    await second.aclose()
+    assert gc.get_freeze_count() == 0
+
+
+async def test_a_frozen_cycle_is_reclaimed_by_the_full_collection_only():
+    app = gcpolicy.managed(web.Application())
+    await anext(app)
+    try:
+        node = Node()
+        gcpolicy.settle()  # it survived: frozen
+        alive = weakref.ref(node)
+        del node
+        gc.collect()
+        assert alive() is not None  # hidden from the ordinary collections
+        gcpolicy.collect_everything()
+        assert alive() is None
+    finally:
+        await app.aclose()
+
+
+async def test_a_young_cycle_is_reclaimed_as_usual():
+    app = gcpolicy.managed(web.Application())
+    await anext(app)
+    try:
+        node = Node()
+        alive = weakref.ref(node)
+        del node
+        gc.collect()
+        assert alive() is None
+    finally:
+        await app.aclose()
