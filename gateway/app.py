@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway import autodiscover, http, proxy
+from gateway import autodiscover, gcpolicy, http, proxy
 from gateway.access import AccessService
 from gateway.admin import setup_admin
 from gateway.clock import Clock
@@ -49,6 +49,7 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> w
     _add_routes(app)
     setup_admin(app)  # the admin API and page, /choice, /healthz, /metrics (SPEC §8)
     proxy.setup_proxy(app, config)  # proxy mode: allowed devices reach the upstream server
+    app.cleanup_ctx.append(gcpolicy.managed)  # last: what start-up made is then frozen
     return app
 
 
