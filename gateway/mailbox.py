@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from store.api import NotFound, Store
-from store.types import Change, Device, Folder, Item, User
+from store.types import Change, Device, Folder, Item, SyncState, User
 
 if TYPE_CHECKING:
     from gateway.services import Services
@@ -101,6 +101,19 @@ class MailboxView:
             return await self.store.get_folder(self.user.id, folder_id)
         except NotFound:
             return None
+
+    async def folder_with_state(self, folder_id: str) -> tuple[Folder | None, SyncState | None]:
+        """The folder (as `folder`) and this device's sync state of it, read together."""
+        if self._folders is not None:
+            folder = self._folders.get(folder_id)
+            if folder is None:
+                return None, None
+            return folder, await self.store.get_sync_state(self.device.id, folder_id)
+        try:
+            return await self.store.get_folder_and_sync_state(self.user.id, self.device.id,
+                                                              folder_id)
+        except NotFound:
+            return None, None
 
     # --- items ------------------------------------------------------------------------
     async def get_item(self, server_id: str) -> Item | None:

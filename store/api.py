@@ -280,6 +280,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def get_sync_state(self, device_pk: int, collection_id: str) -> SyncState | None: ...
 
+    async def get_folder_and_sync_state(
+        self, user_id: int, device_pk: int, folder_id: str
+    ) -> tuple[Folder, SyncState | None]:
+        """A folder (NotFound when none) and the device's sync state of it: the first reads
+        of every Sync of a collection, which an engine may make in one unit of work."""
+        return await self.get_folder(user_id, folder_id), await self.get_sync_state(
+            device_pk, folder_id)
+
     @abc.abstractmethod
     async def put_sync_state(self, state: SyncState) -> None: ...
 

@@ -673,6 +673,15 @@ class SqlStore(Store):
                                                         "collection_id": collection_id})).first()
             return convert.sync_state(row) if row is not None else None
 
+    async def get_folder_and_sync_state(
+        self, user_id: int, device_pk: int, folder_id: str
+    ) -> tuple[Folder, SyncState | None]:
+        async with self._fetch() as s:
+            folder = convert.folder(await _folder(s, user_id, folder_id))
+            row = (await s.execute(queries.SYNC_STATE, {"device_pk": device_pk,
+                                                        "collection_id": folder_id})).first()
+            return folder, convert.sync_state(row) if row is not None else None
+
     async def put_sync_state(self, state: SyncState) -> None:
         async with self._write() as s:
             row = await s.get(SyncStateRow, (state.device_pk, state.collection_id))

@@ -61,11 +61,9 @@ class _Base:
 
 
 async def sync_collection(env: SyncEnv, request: CollectionRequest) -> Outcome:
-    folder = await env.view.folder(request.collection_id)
+    folder, state = await env.view.folder_with_state(request.collection_id)
     if folder is None:
         return _status_only(env, request, request.sync_key or "0", await _missing_status(env, request))
-    store = env.view.store
-    state = await store.get_sync_state(env.view.device.id, folder.id)
     if request.sync_key == "0":
         return await _start_over(env, request, folder, state)
     try:
