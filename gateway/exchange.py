@@ -32,6 +32,9 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_document: etree._Element | None = None
     response_body_size: int = 0
+    # The body sent when it is exactly the WBXML of response_document: a trace keeps these
+    # few bytes instead of the tree (a few KiB of libxml2 memory per document).
+    response_wbxml: bytes | None = None
     eas_status: int | None = None  # the top-level Status of the answer, when it has one
     duration_s: float = 0.0  # real time from arrival to the answer
     error: str | None = None  # one line, when the request failed unexpectedly

@@ -105,6 +105,7 @@ async def activesync(request: web.Request) -> web.StreamResponse:
         response = plain_response(500, "internal server error")
     exchange.response_status = response.status
     exchange.response_headers = dict(response.headers)
+    exchange.response_wbxml = _wbxml_body(response, exchange)
     if exchange.fault is not None:
         response = await exchange.fault.deliver(request, response, exchange)
     exchange.duration_s = time.perf_counter() - started
@@ -315,6 +316,17 @@ def _top_status(document: etree._Element | None) -> int | None:
         if isinstance(element.tag, str) and local_name(element) == "Status":
             text = (element.text or "").strip()
             return int(text) if text.isdigit() else None
+    return None
+
+
+def _wbxml_body(response: web.StreamResponse, exchange: Exchange) -> bytes | None:
+    """The body when it is the encoding of the answer's document, None otherwise (a
+    multipart or streamed answer)."""
+    if exchange.response_document is None or not isinstance(response, web.Response):
+        return None
+    body = response.body
+    if isinstance(body, bytes) and response.content_type == WBXML_CONTENT_TYPE:
+        return body
     return None
 
 

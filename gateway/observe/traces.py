@@ -27,6 +27,7 @@ from gateway.observe.redact import (
     redact_query,
     scrub,
 )
+from protocol import wbxml
 from protocol.wbxml.xmlview import with_page_prefixes
 from protocol.xml import to_pretty_xml
 
@@ -43,16 +44,22 @@ MAX_LAZY_BYTES = 65_536
 
 
 class LazyXml:
-    """A document's readable XML, rendered on first use (then the document is dropped)."""
+    """A document's readable XML, rendered on first use (then the document is dropped).
+    Kept as the WBXML it came in or went out as when there is that: a few hundred bytes
+    where the tree costs a few KiB, for each of the entries of each device."""
 
-    __slots__ = ("_document", "_xml")
+    __slots__ = ("_document", "_wbxml", "_xml")
 
-    def __init__(self, document: etree._Element | None = None, xml: str | None = None) -> None:
+    def __init__(self, document: etree._Element | None = None, xml: str | None = None,
+                 wbxml_body: bytes | None = None) -> None:
         self._document = document
+        self._wbxml = wbxml_body
         self._xml = xml
 
     @property
     def xml(self) -> str | None:
+        if self._wbxml is not None:
+            self._document, self._wbxml = wbxml.decode(self._wbxml), None
         if self._document is not None:
             self._xml, self._document = _readable(self._document, None), None
         return self._xml
@@ -107,13 +114,14 @@ def entry_from_exchange(exchange: Exchange) -> TraceEntry:
         command=exchange.command or "",
         request_line=f"{exchange.method} {target} HTTP/1.1",
         request_headers=redact_headers(exchange.request_headers, password),
-        request_document=_lazy(exchange.request_document, len(exchange.request_body), password),
+        request_document=_lazy(exchange.request_document, len(exchange.request_body), password,
+                               exchange.request_body),
         request_body=_raw_body(exchange, password),
         response_status=exchange.response_status,
         eas_status=_eas_status(exchange),
         response_headers=redact_headers(exchange.response_headers, password),
         response_document=_lazy(exchange.response_document, exchange.response_body_size,
-                                password),
+                                password, exchange.response_wbxml),
         duration_ms=round(exchange.duration_s * 1000, 3),
         notes=_notes(exchange, password),
     )
@@ -149,13 +157,17 @@ def _raw_body(exchange: Exchange, password: str | None) -> str | None:
     return " ".join(f"{byte:02x}" for byte in head) + cut
 
 
-def _lazy(document: etree._Element | None, size: int, password: str | None) -> LazyXml:
-    """The document kept for rendering later, unless it is large or holds the password
+def _lazy(document: etree._Element | None, size: int, password: str | None,
+          wbxml_body: bytes | None = None) -> LazyXml:
+    """The document kept for rendering later — as ``wbxml_body``, the bytes it was decoded
+    from or encoded to, when there are those — unless it is large or holds the password
     (then it is rendered and scrubbed now: the entry never keeps the password)."""
     if document is None:
         return LazyXml()
     if size > MAX_LAZY_BYTES or (password and _mentions(document, password)):
         return LazyXml(xml=_readable(document, password))
+    if wbxml_body:
+        return LazyXml(wbxml_body=wbxml_body)
     return LazyXml(document)
 
 
