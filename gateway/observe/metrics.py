@@ -105,6 +105,9 @@ class Metrics:
         )
         self.devices = DeviceStateCollector()
         self.registry.register(self.devices)
+        # The children of one answer's label values, looked up once: prometheus_client's
+        # labels() takes a lock and builds the key on every call, and every request asks.
+        self._series: dict[tuple[str, int, int | None], tuple[Counter, Histogram]] = {}
 
     def follow_held_requests(self, count: Callable[[], int]) -> None:
         """Read the held-request gauge from the push hub at each scrape."""
@@ -112,14 +115,26 @@ class Metrics:
 
     # --- observer hooks ---------------------------------------------------------------
     async def on_exchange(self, exchange: Exchange) -> None:
-        command = exchange.command or "none"
-        eas_status = "" if exchange.eas_status is None else str(exchange.eas_status)
-        self.requests.labels(command, str(exchange.response_status), eas_status).inc()
-        self.latency.labels(command).observe(exchange.duration_s)
+        requests, latency = self._request_series(
+            exchange.command or "none", exchange.response_status, exchange.eas_status)
+        requests.inc()
+        latency.observe(exchange.duration_s)
         if is_store_failure(exchange.error):
             self.store_errors.inc()
         if exchange.fault is not None:
             self.faults_injected.labels(exchange.fault.action).inc()
+
+    def _request_series(
+        self, command: str, status: int, eas_status: int | None
+    ) -> tuple[Counter, Histogram]:
+        key = (command, status, eas_status)
+        series = self._series.get(key)
+        if series is None:
+            eas = "" if eas_status is None else str(eas_status)
+            series = (self.requests.labels(command, str(status), eas),
+                      self.latency.labels(command))
+            self._series[key] = series
+        return series
 
     async def on_audit(self, event: AuditEvent) -> None:
         if event.kind == NOTICE_SENT_KIND:
