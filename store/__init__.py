@@ -7,7 +7,7 @@ dataclass of `store.types`.
 """
 from __future__ import annotations
 
-from store.api import ChangeListener, Conflict, NotFound, Store, StoreError
+from store.api import ChangeListener, Conflict, NotFound, Store, StoreBusy, StoreError
 from store.engine import DEFAULT_URL, default_url
 from store.opening import open_store, upgrade_database
 from store.types import (
@@ -37,6 +37,6 @@ __all__ = [
     "DEFAULT_URL", "AccessLevel", "Attachment", "AuditEvent", "Change", "ChangeListener",
     "ChangePage", "ClockRow", "Conflict", "Device", "DeviceRule", "DeviceState", "Folder",
     "FolderType", "Item", "ItemClass", "NewItem", "NotFound", "PlacedItems", "Placement",
-    "Store", "StoreError", "SyncState", "Tenant", "User", "WriteKey", "default_url",
+    "Store", "StoreBusy", "StoreError", "SyncState", "Tenant", "User", "WriteKey", "default_url",
     "open_store", "upgrade_database",
 ]

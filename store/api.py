@@ -47,6 +47,11 @@ class Conflict(StoreError):
     """The write clashes with the current state (duplicate address, stale version …)."""
 
 
+class StoreBusy(StoreError):
+    """No database connection came free in time (every one of the pool is in use): the
+    request may be tried again shortly (the gateway answers HTTP 503 with Retry-After)."""
+
+
 class Store(abc.ABC):
     # --- life cycle -------------------------------------------------------------------
     @abc.abstractmethod

@@ -18,10 +18,11 @@ from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from store import convert, fault_rules, queries
-from store.api import Conflict, NotFound, Store, StoreError
+from store.api import Conflict, NotFound, Store, StoreBusy, StoreError
 from store.changelog import allocate, count_log, lock_mailbox, read_log
 from store.engine import WRITE_OPTION, is_sqlite
 from store.models import (
@@ -782,6 +783,8 @@ def _translate_errors() -> Any:
         yield
     except IntegrityError as exc:
         raise Conflict(f"conflicting write: {_first_line(exc.orig or exc)}") from None
+    except PoolTimeout as exc:  # every pooled connection in use for the whole pool timeout
+        raise StoreBusy(f"database busy: {_first_line(exc)}") from None
     except DBAPIError as exc:
         raise StoreError(f"database error: {_first_line(exc.orig or exc)}") from None
     except SQLAlchemyError as exc:
