@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from store import sqlite_inline
 from store.api import StoreError
@@ -26,6 +27,17 @@ DEFAULT_URL = "sqlite+aiosqlite:///./var/easgate.db"
 WRITE_OPTION = "easgate_write"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 _PG_CONNECT_TIMEOUT_S = 5
+
+# The connection pools. A unit of work on SQLite runs from BEGIN to COMMIT without letting
+# the loop run anything else (store/sqlite_inline.py), so one process never has more than a
+# few connections out; each extra one only costs its page cache. On PostgreSQL a unit of
+# work waits on the network, so the pool bounds how many requests reach the database at
+# once: twenty per process keeps four workers within the server's default of 100
+# connections. A request that finds every connection taken for POOL_TIMEOUT_S gets
+# StoreBusy (HTTP 503 with Retry-After) rather than waiting for ever.
+_SQLITE_POOL = {"pool_size": 4, "max_overflow": 4}
+_PG_POOL = {"pool_size": 10, "max_overflow": 10}
+POOL_TIMEOUT_S = 10.0
 
 # Plain driver names people type, mapped to the async drivers we ship.
 _ASYNC_DRIVERS = {
@@ -78,7 +90,7 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     async def connect() -> sqlite_inline.Connection:
         return await sqlite_inline.connect(*args, **options)
 
-    engine = create_async_engine(url, async_creator=connect)
+    engine = create_async_engine(url, async_creator=connect, **_sqlite_pool(url))
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -101,7 +113,15 @@ def _postgres_engine(url: URL, schema: str | None) -> AsyncEngine:
     connect_args: dict[str, Any] = {"timeout": _PG_CONNECT_TIMEOUT_S}
     if schema:
         connect_args["server_settings"] = {"search_path": schema}
-    return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True,
+                               pool_timeout=POOL_TIMEOUT_S, **_PG_POOL)
+
+
+def _sqlite_pool(url: URL) -> dict[str, Any]:
+    """Sizes for a file's pool; an in-memory database has one connection (no pool to size)."""
+    if not issubclass(SQLiteDialect_aiosqlite.get_pool_class(url), QueuePool):
+        return {}
+    return {"pool_timeout": POOL_TIMEOUT_S, **_SQLITE_POOL}
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
