@@ -95,10 +95,13 @@ async def test_upstream_killed_mid_ping(upstream_process: Any, start_proxy: Any)
         session = await proxy.session()
         async with session.get(f"{proxy.http_url}/healthz") as health:
             assert health.status == 200  # the proxy stays up
-        assert await _metric(proxy, 'easgate_upstream_unavailable_total{reason="disconnected"}') \
-            == 1.0
-        assert await _metric(proxy, 'easgate_upstream_unavailable_total{reason="connect"}') \
-            == 1.0
+        # The Ping's connection was cut ("disconnected"); the FolderSync after it is refused
+        # ("connect") or, when the proxy's pool still held an idle connection to the dead
+        # upstream that had not yet been seen closing, cut as well.
+        disconnected = await _metric(
+            proxy, 'easgate_upstream_unavailable_total{reason="disconnected"}')
+        refused = await _metric(proxy, 'easgate_upstream_unavailable_total{reason="connect"}')
+        assert disconnected >= 1.0 and disconnected + refused == 2.0
         assert await _metric(proxy, "easgate_upstream_held") == 0.0
 
 
