@@ -99,8 +99,9 @@ async def test_upstream_killed_mid_ping(upstream_process: Any, start_proxy: Any)
         # ("connect") or, when the proxy's pool still held an idle connection to the dead
         # upstream that had not yet been seen closing, cut as well.
         disconnected = await _metric(
-            proxy, 'easgate_upstream_unavailable_total{reason="disconnected"}')
-        refused = await _metric(proxy, 'easgate_upstream_unavailable_total{reason="connect"}')
+            proxy, 'easgate_upstream_unavailable_total{reason="disconnected"}') or 0.0
+        refused = await _metric(
+            proxy, 'easgate_upstream_unavailable_total{reason="connect"}') or 0.0
         assert disconnected >= 1.0 and disconnected + refused == 2.0
         assert await _metric(proxy, "easgate_upstream_held") == 0.0
 
