@@ -14,6 +14,12 @@ after a grace of ``client_body_timeout_s`` the bytes received must keep up with
 ``client_body_min_rate`` per second, else `BodyTooSlow` (HTTP 408). A client that dribbles a
 byte now and then is dropped within the grace time plus a second; a phone uploading a large
 attachment over a slow link at more than the minimum rate is never cut off.
+
+A client that hangs up: the runner cancels its handler (``handler_cancellation``), so a
+Ping held for a phone that lost its connection stops being held at once rather than at the
+end of its heartbeat, and costs nothing more (aiohttp learns of it from the socket: no
+timer). A handler is cancelled only where it awaits; a unit of work of the store is one
+transaction, committed or rolled back whole, and the wake it sends is not awaited.
 """
 from __future__ import annotations
 
@@ -40,12 +46,14 @@ class BodyTooSlow(Exception):
 
 
 def runner_options(config: Config) -> dict[str, Any]:
-    """Keyword arguments of `aiohttp.web.AppRunner` that bound one connection."""
+    """Keyword arguments of `aiohttp.web.AppRunner` that bound one connection and end its
+    handler when it closes."""
     return {
         "keepalive_timeout": config.client_header_timeout_s,
         "max_line_size": MAX_LINE_BYTES,
         "max_field_size": MAX_FIELD_BYTES,
         "max_headers": MAX_HEADERS,
+        "handler_cancellation": True,
     }
 
 
