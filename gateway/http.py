@@ -26,10 +26,14 @@ step 5 an allowed device's request is passed to the upstream instead of steps 6 
 
 Every answer carries ``MS-Server-ActiveSync`` (added in gateway/app.py for every response),
 and every exchange is handed to ``services.observers``. An unexpected exception is one
-logged line and a bare HTTP 500.
+logged line and a bare HTTP 500; a database with no connection free in time is HTTP 503
+with ``Retry-After``. A client that hangs up before its answer (its held Ping included: the
+runner cancels the handler, gateway/limits.py) is recorded with the status 499 and not
+answered.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -56,12 +60,16 @@ from protocol import versions, wbxml
 from protocol.request import EASRequest, RequestError, parse_request
 from protocol.status import GlobalStatus
 from protocol.xml import local_name, page_name
-from store import Device, User
+from store import Device, StoreBusy, User
 
 log = logging.getLogger("easgate.http")
 
 WBXML_CONTENT_TYPE = "application/vnd.ms-sync.wbxml"
 REASON_HEADER = "X-Easgate-Reason"  # one short line saying why a request was refused
+BUSY_RETRY_AFTER_S = 5  # Retry-After of a 503 (the database pool had no connection free)
+# What the record of a request says when its client hung up before the answer (nginx's
+# 499 "client closed request"; never sent, there is no one left to send it to).
+CLIENT_CLOSED = 499
 
 # Commands a device may send before it holds a policy key (MS-ASPROV 3.2.5: Provision is
 # how it gets one; Ping is exempt as in Z-Push and grommunio-sync, so that a held Ping
@@ -92,12 +100,23 @@ async def activesync(request: web.Request) -> web.StreamResponse:
         started_at=services.clock.now(),
     )
     started = time.perf_counter()
+    hung_up: BaseException | None = None
     try:
         response = await _serve(request, services, exchange)
     except Refusal as refusal:
         response = refusal.response
         exchange.response_document = refusal.document
         exchange.eas_status = _top_status(refusal.document)
+    except StoreBusy as busy:  # every database connection taken: the client comes back later
+        exchange.error = _one_line(busy)
+        response = busy_response()
+    except (ConnectionResetError, asyncio.CancelledError) as closed:
+        if not _client_gone(request):
+            raise  # the server is stopping, or a failure of ours: not the client's doing
+        exchange.error = "the client closed the connection"
+        if isinstance(closed, asyncio.CancelledError):  # runner option handler_cancellation
+            hung_up = closed
+        response = web.Response(status=CLIENT_CLOSED)  # for the record: nobody to send it to
     except Exception as exc:  # the one place an unexpected failure becomes an answer
         exchange.error = _one_line(exc)
         log.error("%s %s %s: unexpected %s", exchange.command or "-",
@@ -110,6 +129,8 @@ async def activesync(request: web.Request) -> web.StreamResponse:
         response = await exchange.fault.deliver(request, response, exchange)
     exchange.duration_s = time.perf_counter() - started
     await _tell_observers(services, exchange)
+    if hung_up is not None:
+        raise hung_up  # a cancelled task ends cancelled
     return response
 
 
@@ -285,6 +306,14 @@ def plain_response(status: int, reason: str) -> web.Response:
     return response
 
 
+def busy_response() -> web.Response:
+    """HTTP 503 when no database connection came free in time (MS-ASHTTP: the server is
+    busy), saying when to try again rather than leaving the client to guess."""
+    response = plain_response(503, "server busy")
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
+    return response
+
+
 def throttled_response(throttled: Throttled) -> web.Response:
     """HTTP 429 for a throttled login, saying when to try again (RFC 6585)."""
     response = plain_response(429, "too many failed logins")
@@ -328,6 +357,11 @@ def _wbxml_body(response: web.StreamResponse, exchange: Exchange) -> bytes | Non
     if isinstance(body, bytes) and response.content_type == WBXML_CONTENT_TYPE:
         return body
     return None
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def _note_request(exchange: Exchange, eas: EASRequest) -> None:
