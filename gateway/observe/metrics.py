@@ -50,6 +50,11 @@ def is_store_failure(error: str | None) -> bool:
     return bool(error) and error.partition(":")[0] in STORE_FAILURES
 
 
+def is_store_busy(error: str | None) -> bool:
+    """The database pool had no connection free (StoreBusy, answered HTTP 503)."""
+    return bool(error) and error.partition(":")[0] == "StoreBusy"
+
+
 class DeviceStateCollector(Collector):
     """``easgate_devices{state}`` from the last store reading (`refresh` before a scrape)."""
 
@@ -99,6 +104,11 @@ class Metrics:
         self.store_errors = Counter(
             "easgate_store_errors", "Store operations that failed.", registry=self.registry
         )
+        self.busy = Counter(
+            "easgate_busy_answers",
+            "Requests answered HTTP 503 because no database connection came free in time.",
+            registry=self.registry,
+        )
         self.faults_injected = Counter(
             "easgate_faults_injected", "Faults injected on purpose (gateway/faults), by action.",
             ["action"], registry=self.registry,
@@ -121,6 +131,8 @@ class Metrics:
         latency.observe(exchange.duration_s)
         if is_store_failure(exchange.error):
             self.store_errors.inc()
+        elif is_store_busy(exchange.error):
+            self.busy.inc()
         if exchange.fault is not None:
             self.faults_injected.labels(exchange.fault.action).inc()
 
