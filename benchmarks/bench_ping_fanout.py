@@ -48,13 +48,14 @@ def serve_gateway(port: int, directory: Path) -> None:
 
     from gateway.app import create_app
     from gateway.config import Address, Config
+    from gateway.limits import runner_options
 
     config = Config(db_url=f"sqlite+aiosqlite:///{directory / 'bench.db'}",
                     http=Address("127.0.0.1", port), https=None, var_dir=directory / "var",
                     admin_token=TOKEN, clock_mode="manual", load_demo=True,
                     log_level="WARNING")
     web.run_app(create_app(config), host="127.0.0.1", port=port, print=None,
-                access_log=None, backlog=4096)
+                access_log=None, backlog=4096, **runner_options(config))  # as easgate serve
 
 
 @contextlib.contextmanager
