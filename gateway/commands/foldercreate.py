@@ -3,12 +3,19 @@ from __future__ import annotations
 
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.sync import folder_commands
-from gateway.sync.folder_commands import MALFORMED, SERVER_ERROR, Done, FolderCommand, FolderRefused
+from gateway.sync.folder_commands import (
+    MALFORMED,
+    PARENT_NOT_FOUND,
+    SERVER_ERROR,
+    Done,
+    FolderCommand,
+    FolderRefused,
+)
 from protocol.xml import E
 from store.api import Conflict, NotFound, StoreError
 from store.types import FolderType
 
-ALREADY_EXISTS, PARENT_NOT_FOUND = 2, 5
+ALREADY_EXISTS = 2
 # A client may create only user folders (MS-ASCMD 2.2.3.186.3): generic and the user-made
 # mail, calendar, contacts, tasks, journal and notes folders.
 CREATABLE = frozenset({1, 12, 13, 14, 15, 16, 17})
@@ -28,8 +35,7 @@ async def _create(command: FolderCommand) -> Done:
     if folder_type not in CREATABLE:
         raise FolderRefused(MALFORMED)
     ctx = command.ctx
-    if parent_id != "0" and await ctx.mailbox.folder(parent_id) is None:
-        raise FolderRefused(PARENT_NOT_FOUND)
+    await command.require_parent(parent_id)
     try:
         folder = await ctx.services.store.create_folder(ctx.user.id, parent_id, name,
                                                         FolderType(folder_type))

@@ -4,15 +4,13 @@ from __future__ import annotations
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.sync import folder_commands
 from gateway.sync.folder_commands import (
-    DEFAULT_TYPES,
+    NOT_FOUND,
     SERVER_ERROR,
     Done,
     FolderCommand,
     FolderRefused,
 )
 from store.api import Conflict, NotFound, StoreError
-
-SPECIAL_FOLDER, NOT_FOUND = 3, 4
 
 
 async def handle(ctx: CommandContext) -> CommandResult:
@@ -21,11 +19,7 @@ async def handle(ctx: CommandContext) -> CommandResult:
 
 async def _delete(command: FolderCommand) -> Done:
     ctx = command.ctx
-    folder = await ctx.mailbox.folder(command.required("ServerId"))
-    if folder is None:
-        raise FolderRefused(NOT_FOUND)
-    if int(folder.type) in DEFAULT_TYPES:
-        raise FolderRefused(SPECIAL_FOLDER)
+    folder = await command.user_folder()
     store = ctx.services.store
     try:
         await store.delete_folder(ctx.user.id, folder.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.sync import folder_commands
 from gateway.sync.folder_commands import (
-    DEFAULT_TYPES,
+    NOT_FOUND,
     SERVER_ERROR,
     Done,
     FolderCommand,
@@ -12,7 +12,7 @@ from gateway.sync.folder_commands import (
 )
 from store.api import Conflict, NotFound, StoreError
 
-ALREADY_EXISTS, SPECIAL_FOLDER, NOT_FOUND, PARENT_NOT_FOUND = 2, 3, 4, 5
+ALREADY_EXISTS = 2
 
 
 async def handle(ctx: CommandContext) -> CommandResult:
@@ -21,15 +21,10 @@ async def handle(ctx: CommandContext) -> CommandResult:
 
 async def _update(command: FolderCommand) -> Done:
     ctx = command.ctx
-    folder = await ctx.mailbox.folder(command.required("ServerId"))
-    if folder is None:
-        raise FolderRefused(NOT_FOUND)
-    if int(folder.type) in DEFAULT_TYPES:
-        raise FolderRefused(SPECIAL_FOLDER)
+    folder = await command.user_folder()
     parent_id = command.field("ParentId") or folder.parent_id
     name = command.field("DisplayName") or folder.name
-    if parent_id != "0" and await ctx.mailbox.folder(parent_id) is None:
-        raise FolderRefused(PARENT_NOT_FOUND)
+    await command.require_parent(parent_id)
     try:
         updated = await ctx.services.store.update_folder(ctx.user.id, folder.id, name=name,
                                                          parent_id=parent_id)

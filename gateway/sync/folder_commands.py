@@ -17,8 +17,11 @@ from gateway.synckeys import InvalidSyncKey
 from protocol.xml import E, sub, text
 from store.api import Conflict
 from store.sql import DEFAULT_FOLDERS
+from store.types import Folder
 
 SERVER_ERROR, INVALID_SYNC_KEY, MALFORMED = 6, 9, 10
+# FolderUpdate and FolderDelete statuses (FolderCreate's 3 and 5 mean the same).
+SPECIAL_FOLDER, NOT_FOUND, PARENT_NOT_FOUND = 3, 4, 5
 DEFAULT_TYPES = frozenset(int(t) for t, _ in DEFAULT_FOLDERS)
 
 
@@ -45,6 +48,21 @@ class FolderCommand:
         if not value:
             raise FolderRefused(MALFORMED)
         return value
+
+    async def user_folder(self) -> Folder:
+        """The folder ``ServerId`` names, when it is one the user made: Status 4 when the
+        device cannot see it, 3 for a default folder, which cannot be renamed or deleted."""
+        folder = await self.ctx.mailbox.folder(self.required("ServerId"))
+        if folder is None:
+            raise FolderRefused(NOT_FOUND)
+        if int(folder.type) in DEFAULT_TYPES:
+            raise FolderRefused(SPECIAL_FOLDER)
+        return folder
+
+    async def require_parent(self, parent_id: str) -> None:
+        """Status 5 unless ``parent_id`` is the root ("0") or a folder the device can see."""
+        if parent_id != "0" and await self.ctx.mailbox.folder(parent_id) is None:
+            raise FolderRefused(PARENT_NOT_FOUND)
 
 
 @dataclass
