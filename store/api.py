@@ -122,6 +122,12 @@ class Store(abc.ABC):
         """``alice@contoso.com`` or ``CONTOSO\\alice``; None when unknown or wrong."""
 
     @abc.abstractmethod
+    async def login_stamp(self, login: str) -> tuple[User, str] | None:
+        """The user a login names and a stamp of its password, None when it names nobody.
+        The stamp changes whenever the password does: a caller that remembers a password
+        it verified can tell it still holds with this one read instead of hashing again."""
+
+    @abc.abstractmethod
     async def list_users(self, tenant: str | None = None) -> list[User]: ...
 
     @abc.abstractmethod

@@ -262,6 +262,17 @@ class SqlStore(Store):
             return user
         return None
 
+    async def login_stamp(self, login: str) -> tuple[User, str] | None:
+        async with self._read() as s:
+            address = await _resolve_login(s, login)
+            if address is None:
+                return None
+            row = await s.scalar(select(UserRow).where(UserRow.address == address))
+            if row is None:
+                return None
+            stamp = hashlib.sha256(row.password_hash.encode("ascii")).hexdigest()
+            return await _user(s, row), stamp
+
     async def list_users(self, tenant: str | None = None) -> list[User]:
         async with self._read() as s:
             query = select(UserRow, TenantRow.domain).join(TenantRow).order_by(UserRow.address)
