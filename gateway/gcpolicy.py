@@ -9,12 +9,13 @@ time (0.4–0.7 s measured at 2,000 held Pings) — every answer due then waits,
 was most of the push latency's tail.
 
 So the objects that have lived a while are moved out of the collector's sight
-(`gc.freeze`): those of start-up at once, then every `SETTLE_EVERY_S` whatever survived a
-collection of the rest. The automatic collections then only ever look at what is recent,
-and stay short. An object frozen while alive is still freed the moment nothing refers to
-it; what freezing hides is a *cycle* that becomes garbage after it was frozen. Those are
-rare (a request's own cycles die young) and are reclaimed by a full collection of
-everything every `FULL_EVERY_S`, the one pause left, on a schedule rather than under load.
+(`gc.freeze`): those of start-up at once, then the survivors of every full collection of
+the rest, as it ends. A full collection then only ever looks at what arrived since the last
+one and stays short, whatever the process holds. An object frozen while alive is still freed
+the moment nothing refers to it; what freezing hides is a *cycle* that becomes garbage after
+it was frozen. Those are rare (a request's own cycles die young) and are reclaimed by a
+collection of everything every `FULL_EVERY_S`, the one long pause left, on a schedule
+rather than under load.
 
 The policy is per process and counted: the first application started applies it, the last
 one stopped undoes it (tests run several apps in one process).
@@ -32,7 +33,6 @@ from aiohttp import web
 
 log = logging.getLogger("easgate.gc")
 
-SETTLE_EVERY_S = 60.0
 FULL_EVERY_S = 3600.0
 
 
@@ -45,6 +45,7 @@ class _Policy:
         self.users += 1
         if self.users == 1:
             settle()
+            gc.callbacks.append(_freeze_survivors)
             self.task = asyncio.get_running_loop().create_task(_schedule())
 
     async def stop(self) -> None:
@@ -54,6 +55,7 @@ class _Policy:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
             self.task = None
+            gc.callbacks.remove(_freeze_survivors)
             gc.unfreeze()  # back in the collector's sight: nothing is hidden once we stop
 
 
@@ -83,14 +85,15 @@ def collect_everything() -> float:
     return time.perf_counter() - started
 
 
+def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
+    """A gc callback: what survived a full collection of the unfrozen objects is long-lived."""
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
+
+
 async def _schedule() -> None:
-    full_due = time.monotonic() + FULL_EVERY_S
     while True:
-        await asyncio.sleep(SETTLE_EVERY_S)
-        if time.monotonic() >= full_due:
-            took = collect_everything()
-            full_due = time.monotonic() + FULL_EVERY_S
-            log.info("full garbage collection: %.0f ms, %d objects kept",
-                     took * 1000, gc.get_freeze_count())
-        else:
-            settle()
+        await asyncio.sleep(FULL_EVERY_S)
+        took = collect_everything()
+        log.info("full garbage collection: %.0f ms, %d objects kept",
+                 took * 1000, gc.get_freeze_count())

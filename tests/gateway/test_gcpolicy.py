@@ -53,3 +53,16 @@ async def test_a_young_cycle_is_reclaimed_as_usual():
         assert alive() is None
     finally:
         await app.aclose()
+
+
+async def test_the_survivors_of_a_full_collection_are_frozen_as_it_ends():
+    app = gcpolicy.managed(web.Application())
+    await anext(app)
+    try:
+        node = Node()
+        assert any(o is node for o in gc.get_objects())
+        gc.collect()  # a full collection of the unfrozen objects: the node survives it
+        assert not any(o is node for o in gc.get_objects())  # out of the collector's sight
+    finally:
+        await app.aclose()
+    assert any(o is node for o in gc.get_objects())  # back once the last app stopped
