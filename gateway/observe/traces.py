@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from lxml import etree
 
@@ -65,7 +66,45 @@ class LazyXml:
         return self._xml
 
 
-@dataclass(frozen=True)
+class HeaderBlock(Sequence[tuple[str, str]]):
+    """Header pairs kept as one string of ``Name: value`` lines, read back as pairs: one
+    object per entry's headers instead of a list of tuples of strings (a KiB a side, for
+    each of the last exchanges of each device)."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        self._text = "\n".join(f"{name}: {value}" for name, value in pairs)
+
+    def _pairs(self) -> list[tuple[str, str]]:
+        if not self._text:
+            return []
+        return [(name, value) for name, _, value in
+                (line.partition(": ") for line in self._text.split("\n"))]
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, str]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[str, str]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, str] | list[tuple[str, str]]:
+        return self._pairs()[index]
+
+    def __len__(self) -> int:
+        return len(self._pairs())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, HeaderBlock):
+            return self._text == other._text
+        return isinstance(other, Sequence) and self._pairs() == [tuple(p) for p in other]
+
+    def __hash__(self) -> int:
+        return hash(self._text)
+
+    def __repr__(self) -> str:
+        return f"HeaderBlock({self._pairs()!r})"
+
+
+@dataclass(frozen=True, slots=True)
 class TraceEntry:
     """One request and its answer, safe to show and to serialise."""
 
@@ -74,12 +113,12 @@ class TraceEntry:
     user: str
     command: str
     request_line: str
-    request_headers: list[tuple[str, str]]
+    request_headers: HeaderBlock
     request_document: LazyXml = field(repr=False)
     request_body: str | None  # a body that is not a WBXML document: text, or hex when binary
     response_status: int
     eas_status: str | None  # the answer's top-level Status, when it has one
-    response_headers: list[tuple[str, str]]
+    response_headers: HeaderBlock
     response_document: LazyXml = field(repr=False)
     duration_ms: float
     notes: dict[str, Any] = field(default_factory=dict)
@@ -113,13 +152,13 @@ def entry_from_exchange(exchange: Exchange) -> TraceEntry:
         user=exchange.user_address or "",
         command=exchange.command or "",
         request_line=f"{exchange.method} {target} HTTP/1.1",
-        request_headers=redact_headers(exchange.request_headers, password),
+        request_headers=HeaderBlock(redact_headers(exchange.request_headers, password)),
         request_document=_lazy(exchange.request_document, len(exchange.request_body), password,
                                exchange.request_body),
         request_body=_raw_body(exchange, password),
         response_status=exchange.response_status,
         eas_status=_eas_status(exchange),
-        response_headers=redact_headers(exchange.response_headers, password),
+        response_headers=HeaderBlock(redact_headers(exchange.response_headers, password)),
         response_document=_lazy(exchange.response_document, exchange.response_body_size,
                                 password, exchange.response_wbxml),
         duration_ms=round(exchange.duration_s * 1000, 3),

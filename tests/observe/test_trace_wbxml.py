@@ -40,3 +40,14 @@ async def test_the_live_trace_of_an_exchange_holds_no_tree(live_server):
     assert not holds_a_tree(entry.response_document)
     assert "<FolderHierarchy:SyncKey>0</FolderHierarchy:SyncKey>" in entry.request_xml
     assert "<FolderHierarchy:Status>1</FolderHierarchy:Status>" in entry.response_xml
+
+
+def test_headers_are_kept_as_one_string_and_read_back_as_pairs():
+    entry = entry_from_exchange(sync_exchange())
+    assert [name for name, _ in entry.request_headers] == [
+        "Authorization", "User-Agent", "MS-ASProtocolVersion"]
+    assert ("MS-ASProtocolVersion", "16.1") in entry.request_headers
+    assert entry.response_headers == [("MS-Server-ActiveSync", "16.1")]
+    held = [o for o in gc.get_referents(entry.request_headers) if not isinstance(o, type)]
+    assert len(held) == 1 and isinstance(held[0], str)
+    assert entry.as_json()["response_headers"] == [["MS-Server-ActiveSync", "16.1"]]
