@@ -13,7 +13,7 @@ from typing import Any
 from lxml import etree
 
 
-@dataclass
+@dataclass(slots=True)  # one per request in flight, held Pings included: no __dict__
 class Exchange:
     method: str
     path: str

@@ -74,7 +74,7 @@ class MissingDeviceError(RequestError):
     HTTP 400 rather than status 108/109)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per request in flight: no __dict__
 class EASRequest:
     command: str
     device_id: str

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from protocol.request import EASRequest
 
 
-@dataclass
+@dataclass(slots=True)  # one per request in flight, held Pings included: no __dict__
 class CommandContext:
     request: EASRequest  # the parsed command line and headers
     document: etree._Element | None  # the decoded WBXML body, None when the body is empty
