@@ -139,6 +139,7 @@ class Proxy:
         """None once the upstream has answered; the device as it is now when it may no
         longer reach the upstream (the upstream request is then dropped)."""
         deadline = time.monotonic() + wait_s + self.upstream.settings.idle_timeout_s
+        woken: asyncio.Future[set[str]] | None = None
         try:
             while True:
                 woken = asyncio.ensure_future(watch.wait(max(deadline - time.monotonic(), 0)))
@@ -157,6 +158,8 @@ class Proxy:
                     await asyncio.wait({upstream})
                     return None
         finally:
+            if woken is not None:
+                woken.cancel()  # the client hung up (the handler is cancelled): stop waiting too
             if not upstream.done():
                 upstream.cancel()  # closes the upstream connection
 
