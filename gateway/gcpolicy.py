@@ -23,13 +23,14 @@ one stopped undoes it (tests run several apps in one process).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+
+from gateway.tasks import cancel_and_wait
 
 log = logging.getLogger("easgate.gc")
 
@@ -51,10 +52,8 @@ class _Policy:
     async def stop(self) -> None:
         self.users -= 1
         if self.users == 0 and self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
+            task, self.task = self.task, None
+            await cancel_and_wait(task)
             gc.callbacks.remove(_freeze_survivors)
             gc.unfreeze()  # back in the collector's sight: nothing is hidden once we stop
 
