@@ -3,7 +3,8 @@
 
 Both servers run in their own process pinned to one core, one after the other; the same
 client (this process, on another core when there is one) drives each for the same time
-with the same concurrency. Each simulated device resends its previous SyncKey, so every
+with the same concurrency, writing prepared request bytes on keep-alive connections
+(benchmarks/wire.py) so that it is not the client that sets the pace. Each simulated device resends its previous SyncKey, so every
 answer is the same one-change Sync (MS-ASCMD resend semantics) and costs what a real
 incremental Sync costs: a state read, a change-log page, a state write, the encoding.
 Target (issue 5): at least 40 % of the bare handler.
@@ -18,7 +19,6 @@ import contextlib
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +28,7 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks import wire
 from protocol import wbxml
 from protocol.xml import E, child, text
 
@@ -170,39 +171,22 @@ async def deliver_by_admin(session: aiohttp.ClientSession, base: str) -> None:
             raise RuntimeError(f"admin delivery failed: HTTP {response.status}")
 
 
+def wire_requests(base: str, prepared: Prepared) -> list[wire.Request]:
+    """Each device's resent Sync as the bytes the wire client writes again and again."""
+    requests = []
+    for n, (policy_key, body) in enumerate(prepared):
+        params = {"Cmd": "Sync", "User": USER, "DeviceId": f"BENCH{n:04d}", "DeviceType": "iPhone"}
+        headers = {"MS-ASProtocolVersion": "16.1", "Content-Type": CONTENT_TYPE,
+                   "User-Agent": "Apple-iPhone14C2/2104.92", "Authorization": AUTHORIZATION,
+                   "X-MS-PolicyKey": policy_key}
+        requests.append(wire.Request.post(base, "/Microsoft-Server-ActiveSync", params, headers,
+                                          body))
+    return requests
+
+
 async def drive(base: str, prepared: Prepared, seconds: float) -> dict[str, float]:
     """Every device posts its body in a loop; requests/s and latency percentiles."""
-    latencies: list[float] = []
-    errors = 0
-    headers_base = {"MS-ASProtocolVersion": "16.1", "Content-Type": CONTENT_TYPE,
-                    "User-Agent": "Apple-iPhone14C2/2104.92", "Authorization": AUTHORIZATION}
-    connector = aiohttp.TCPConnector(limit=len(prepared))
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async def one_device(n: int, until: float, record: bool) -> None:
-            nonlocal errors
-            params = {"Cmd": "Sync", "User": USER, "DeviceId": f"BENCH{n:04d}",
-                      "DeviceType": "iPhone"}
-            policy_key, body = prepared[n]
-            headers = {**headers_base, "X-MS-PolicyKey": policy_key}
-            while time.monotonic() < until:
-                started = time.perf_counter()
-                async with session.post(f"{base}/Microsoft-Server-ActiveSync", params=params,
-                                        data=body, headers=headers) as response:
-                    await response.read()
-                    ok = response.status == 200
-                if record:
-                    latencies.append(time.perf_counter() - started)
-                    errors += not ok
-
-        warm = time.monotonic() + 1.0
-        await asyncio.gather(*(one_device(n, warm, False) for n in range(len(prepared))))
-        started = time.monotonic()
-        await asyncio.gather(*(one_device(n, started + seconds, True)
-                               for n in range(len(prepared))))
-        elapsed = time.monotonic() - started
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {"requests_per_s": len(latencies) / elapsed, "p50_ms": quantiles[49] * 1000,
-            "p99_ms": quantiles[98] * 1000, "errors": errors, "requests": len(latencies)}
+    return await wire.drive(base, wire_requests(base, prepared), seconds)
 
 
 async def run(seconds: float, devices: int) -> dict[str, Any]:

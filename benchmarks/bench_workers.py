@@ -34,6 +34,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import text
 
+from benchmarks import procstat
 from benchmarks.bench_sync_roundtrip import (
     Device,
     _wait_for_port,
@@ -83,8 +84,9 @@ async def scratch_database() -> AsyncIterator[str]:
 
 
 @contextlib.contextmanager
-def gateway(db_url: str, workers: int, directory: Path) -> Iterator[str]:
-    """``easgate serve --workers N`` on a free port; its base URL."""
+def gateway(db_url: str, workers: int, directory: Path
+            ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``easgate serve --workers N`` on a free port; its base URL and its process."""
     port = free_port()
     home = directory / f"workers{workers}-{port}"
     home.mkdir()
@@ -97,7 +99,7 @@ def gateway(db_url: str, workers: int, directory: Path) -> Iterator[str]:
     try:
         _wait_for_port(port)
         _wait_for_workers(process, home)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()
         process.wait(30)
@@ -114,9 +116,37 @@ def _wait_for_workers(process: subprocess.Popen, home: Path) -> None:
 # --- 1. round trips with one and two workers ---------------------------------------------------
 async def throughput(db_url: str, directory: Path, workers: int, seconds: float,
                      devices: int) -> dict[str, float]:
-    with gateway(db_url, workers, directory) as base:
+    with gateway(db_url, workers, directory) as (base, process):
         prepared = await prepare(base, devices)
-        return await drive(base, prepared, seconds)
+        accounts = CpuAccounts(gateway=process.pid)
+        figures = await drive(base, prepared, seconds)
+        return {**figures, **accounts.per_request(figures["requests_with_warm_up"])}
+
+
+class CpuAccounts:
+    """Where the cores went while the client drove the gateway: CPU milliseconds per request
+    of the gateway's processes, of PostgreSQL's and of this client. On a machine with fewer
+    cores than all of them need, two workers can only do better than one by the share of
+    the cores the one left idle: these accounts say how much that was."""
+
+    def __init__(self, gateway: int):
+        self.gateway = gateway
+        self.started = self._read()
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        return {"gateway": procstat.cpu_by_pid(procstat.process_tree(self.gateway)),
+                "postgres": procstat.cpu_by_pid(procstat.pids_named("postgres")),
+                "client": {os.getpid(): sum(os.times()[:2])}}
+
+    def per_request(self, requests: int) -> dict[str, float]:
+        """Per process alive at the end, what it used since the start (all of it if it
+        started meanwhile); a process that ended meanwhile is not counted."""
+        accounts = {}
+        for name, ended in self._read().items():
+            began = self.started[name]
+            used = sum(seconds - began.get(pid, 0.0) for pid, seconds in ended.items())
+            accounts[f"{name}_cpu_ms_per_request"] = used * 1000 / max(requests, 1)
+        return accounts
 
 
 # --- 2. push across processes ------------------------------------------------------------------
@@ -128,7 +158,7 @@ def ping_document(heartbeat_s: int = 300) -> bytes:
 
 async def push_latency(db_url: str, directory: Path, pings: int, rounds: int
                        ) -> dict[str, float]:
-    with gateway(db_url, 1, directory) as holder, gateway(db_url, 1, directory) as sender:
+    with gateway(db_url, 1, directory) as (holder, _), gateway(db_url, 1, directory) as (sender, _):
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             held = []
             for n in range(pings):
@@ -185,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         figures = result[name]
         print(f"Sync round trips, {label}: {figures['requests_per_s']:.0f} req/s, "
               f"p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms, "
-              f"errors {figures['errors']}")
+              f"errors {figures['errors']}; CPU ms per request: gateway "
+              f"{figures['gateway_cpu_ms_per_request']:.2f}, PostgreSQL "
+              f"{figures['postgres_cpu_ms_per_request']:.2f}, client "
+              f"{figures['client_cpu_ms_per_request']:.2f}")
     print(f"2 workers vs 1 worker = {result['ratio']:.2f}x (target >= {TARGET:.2f}; "
           f"{result['cores']} cores)")
     push = result["push_across_processes"]
