@@ -197,30 +197,13 @@ def _basic() -> str:
 def make_request(gateway: Gateway, seed: int, number: int) -> tuple[str, str, bytes, dict]:
     rng = random.Random(seed * 10**9 + number)
     device, kind, version = rng.choice(DEVICES)
-    command, body = hostile.hostile_body(rng, _fit_to(gateway.state[device]))
+    command, body = hostile.hostile_body(rng, hostile.fit_to_mailbox(gateway.state[device]))
     query = {"Cmd": command, "User": USER, "DeviceId": device, "DeviceType": kind,
              **hostile.hostile_parameters(rng)}
     headers = {"MS-ASProtocolVersion": version,
                "X-MS-PolicyKey": gateway.keys[device] if rng.random() < 0.9 else "1234",
                "Content-Type": "application/vnd.ms-sync.wbxml"}
     return command, urlencode(query), body, headers
-
-
-def _fit_to(state: dict[str, str]):
-    folders = [f for f in state if f]
-
-    def prepare(rng: random.Random, root) -> None:
-        for collection in root.iter("{AirSync:}Collection"):
-            folder = rng.choice(folders)
-            for el in collection:
-                if el.tag == "{AirSync:}CollectionId":
-                    el.text = folder
-                elif el.tag == "{AirSync:}SyncKey":
-                    el.text = state[folder]
-        for key in root.iter("{FolderHierarchy:}SyncKey"):
-            key.text = state[""]
-
-    return prepare
 
 
 def decode_outcome(body: bytes) -> str:

@@ -278,6 +278,29 @@ def hostile_body(rng: random.Random,
     return command, mutator(rng, body)
 
 
+def fit_to_mailbox(state: dict[str, str]) -> Callable[[random.Random, etree._Element], None]:
+    """A ``prepare`` for hostile_body: gives a seed document a device's real SyncKeys and
+    folder ids (``state`` maps each folder id to its SyncKey, "" to the FolderSync key)."""
+    folders = [f for f in state if f]
+
+    def prepare(rng: random.Random, root: etree._Element) -> None:
+        for collection in root.iter("{AirSync:}Collection"):
+            folder = rng.choice(folders)
+            for el in collection:
+                if el.tag == "{AirSync:}CollectionId":
+                    el.text = folder
+                elif el.tag == "{AirSync:}SyncKey":
+                    el.text = state[folder]
+        for key in root.iter("{FolderHierarchy:}SyncKey"):
+            key.text = state[""]
+        for folder_id in root.iter("{AirSync:}CollectionId", "{ComposeMail:}FolderId",
+                                   "{Move:}SrcFldId"):
+            if rng.random() < 0.7:
+                folder_id.text = rng.choice(folders)
+
+    return prepare
+
+
 # --- request lines --------------------------------------------------------------------
 QUERY_NAMES = ("Cmd", "User", "DeviceId", "DeviceType", "CollectionId", "ItemId", "LongId",
                "AttachmentName", "Occurrence", "SaveInSent", "cmd", "DEVICEID", "x")

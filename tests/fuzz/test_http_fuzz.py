@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from hostile import hostile_body, hostile_parameters, is_protocol_answer
+from hostile import fit_to_mailbox, hostile_body, hostile_parameters, is_protocol_answer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from server_fixtures import basic_auth
@@ -62,28 +62,6 @@ async def _sync_state(server, device: str, kind: str, version: str) -> dict[str,
     return state
 
 
-def _fit_to(state: dict[str, str]):
-    """Give a seed document the device's real keys and folders."""
-    folders = [f for f in state if f]
-
-    def prepare(rng: random.Random, root) -> None:
-        for collection in root.iter("{AirSync:}Collection"):
-            folder = rng.choice(folders)
-            for el in collection:
-                if el.tag == "{AirSync:}CollectionId":
-                    el.text = folder
-                elif el.tag == "{AirSync:}SyncKey":
-                    el.text = state[folder]
-        for key in root.iter("{FolderHierarchy:}SyncKey"):
-            key.text = state[""]
-        for folder_id in root.iter("{AirSync:}CollectionId", "{ComposeMail:}FolderId",
-                                   "{Move:}SrcFldId"):
-            if rng.random() < 0.7:
-                folder_id.text = rng.choice(folders)
-
-    return prepare
-
-
 async def _post(server, query: str, body: bytes, headers: dict[str, str]
                 ) -> tuple[int, str, bytes, str]:
     """The HTTP status, the reason header, the body and its content type."""
@@ -97,7 +75,7 @@ async def _post(server, query: str, body: bytes, headers: dict[str, str]
 def _request(server, seed: int, version: str | None, raw_query: str | None):
     rng = random.Random(seed)
     device, kind, device_version = rng.choice(DEVICES)
-    command, body = hostile_body(rng, _fit_to(server.state[device]))
+    command, body = hostile_body(rng, fit_to_mailbox(server.state[device]))
     query = {"Cmd": command, "User": "alice@contoso.com", "DeviceId": device,
              "DeviceType": kind, **hostile_parameters(rng)}
     headers = {"Authorization": basic_auth("alice@contoso.com"),
