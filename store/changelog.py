@@ -12,6 +12,7 @@ with ``modseq > p`` whose item existed at p; both are range scans of an index on
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from store.api import NotFound
 from store.models import ItemRow, TombstoneRow, UserRow
 from store.queries import not_from
+from store.types import Change, ChangePage, Item
 
 
 async def allocate(session: AsyncSession, user_id: int, count: int = 1) -> int:
@@ -71,25 +73,56 @@ def _tombstone_conditions(excluding: bool) -> list:  # type: ignore[type-arg]
 
 
 # Built once (queries.py says why), keyed by whether an origin is excluded. Parameters:
-# folder_pk, after, origin (when excluded), limit (the page queries).
-_ITEM_PAGE = {excluding: select(_items).where(*_item_conditions(excluding))
-              .order_by(_items.c.modseq).limit(bindparam("limit"))
-              for excluding in (False, True)}
-_TOMBSTONE_PAGE = {excluding: select(_tombstones.c.server_id, _tombstones.c.modseq)
-                   .where(*_tombstone_conditions(excluding))
-                   .order_by(_tombstones.c.modseq).limit(bindparam("limit"))
-                   for excluding in (False, True)}
-_ITEM_COUNT = {excluding: select(func.count()).select_from(_items)
-               .where(*_item_conditions(excluding)) for excluding in (False, True)}
-_TOMBSTONE_COUNT = {excluding: select(func.count()).select_from(_tombstones)
-                    .where(*_tombstone_conditions(excluding)) for excluding in (False, True)}
+# folder_pk, after, origin (when excluded), limit (the page queries). SQLAlchemy runs them
+# on PostgreSQL, store/sqlite_direct.py on SQLite.
+ITEM_PAGE = {excluding: select(_items).where(*_item_conditions(excluding))
+             .order_by(_items.c.modseq).limit(bindparam("limit"))
+             for excluding in (False, True)}
+TOMBSTONE_PAGE = {excluding: select(_tombstones.c.server_id, _tombstones.c.modseq)
+                  .where(*_tombstone_conditions(excluding))
+                  .order_by(_tombstones.c.modseq).limit(bindparam("limit"))
+                  for excluding in (False, True)}
+ITEM_COUNT = {excluding: select(func.count()).select_from(_items)
+              .where(*_item_conditions(excluding)) for excluding in (False, True)}
+TOMBSTONE_COUNT = {excluding: select(func.count()).select_from(_tombstones)
+                   .where(*_tombstone_conditions(excluding)) for excluding in (False, True)}
 
 
-def _parameters(folder_pk: int, after: int, exclude_origin: int | None, **more: int) -> dict:
+def log_parameters(folder_pk: int, after: int, exclude_origin: int | None, **more: int) -> dict:
     parameters = {"folder_pk": folder_pk, "after": after, **more}
     if exclude_origin is not None:
         parameters["origin"] = exclude_origin
     return parameters
+
+
+def page_parameters(folder_pk: int, after: int, limit: int, exclude_origin: int | None) -> dict:
+    """The parameters of the page queries: one row more than the page, which tells the
+    caller that more are available."""
+    return log_parameters(folder_pk, after, exclude_origin, limit=limit + 1)
+
+
+def log_entries(item_rows: Iterable, tombstone_rows: Iterable, after: int, limit: int
+                ) -> list[LogEntry]:
+    """The rows of the two page queries as up to ``limit + 1`` entries, oldest first."""
+    entries = [
+        LogEntry("add" if row.created_modseq > after else "change", row.server_id, row.modseq, row)
+        for row in item_rows
+    ]
+    entries += [LogEntry("delete", t.server_id, t.modseq, None) for t in tombstone_rows]
+    entries.sort(key=lambda e: e.modseq)
+    return entries[: limit + 1]
+
+
+def change_page(entries: list[LogEntry], items: Iterable[Item], folder_position: int,
+                after: int, limit: int) -> ChangePage:
+    """The page a reader gets from the entries of `log_entries` and their items."""
+    more = len(entries) > limit
+    entries = entries[:limit]
+    by_id = {item.server_id: item for item in items}
+    changes = [Change(e.kind, e.server_id, e.modseq, by_id.get(e.server_id)) for e in entries]
+    # With nothing left, the folder's own position passes excluded writes too.
+    position = entries[-1].modseq if more else max(folder_position, after)
+    return ChangePage(changes=changes, position=position, more_available=more)
 
 
 async def read_log(
@@ -99,16 +132,10 @@ async def read_log(
     """Up to ``limit + 1`` entries after ``after``, oldest first (the extra one tells the
     caller that more are available)."""
     excluding = exclude_origin is not None
-    parameters = _parameters(folder_pk, after, exclude_origin, limit=limit + 1)
-    items = await session.execute(_ITEM_PAGE[excluding], parameters)
-    tombstones = await session.execute(_TOMBSTONE_PAGE[excluding], parameters)
-    entries = [
-        LogEntry("add" if row.created_modseq > after else "change", row.server_id, row.modseq, row)
-        for row in items
-    ]
-    entries += [LogEntry("delete", t.server_id, t.modseq, None) for t in tombstones]
-    entries.sort(key=lambda e: e.modseq)
-    return entries[: limit + 1]
+    parameters = page_parameters(folder_pk, after, limit, exclude_origin)
+    items = await session.execute(ITEM_PAGE[excluding], parameters)
+    tombstones = await session.execute(TOMBSTONE_PAGE[excluding], parameters)
+    return log_entries(items, tombstones, after, limit)
 
 
 async def count_log(
@@ -116,6 +143,6 @@ async def count_log(
     exclude_origin: int | None,
 ) -> int:
     excluding = exclude_origin is not None
-    parameters = _parameters(folder_pk, after, exclude_origin)
-    return ((await session.scalar(_ITEM_COUNT[excluding], parameters) or 0)
-            + (await session.scalar(_TOMBSTONE_COUNT[excluding], parameters) or 0))
+    parameters = log_parameters(folder_pk, after, exclude_origin)
+    return ((await session.scalar(ITEM_COUNT[excluding], parameters) or 0)
+            + (await session.scalar(TOMBSTONE_COUNT[excluding], parameters) or 0))

@@ -169,6 +169,13 @@ def sync_state(row: SyncStateRow) -> SyncState:
     )
 
 
+def sync_state_values(state: SyncState) -> dict[str, Any]:
+    """The columns of a sync state's row but its key (device_pk, collection_id)."""
+    return {"sync_key": state.sync_key, "position": state.position,
+            "prev_sync_key": state.prev_sync_key, "prev_position": state.prev_position,
+            "data": dict(state.data), "prev_data": dict(state.prev_data)}
+
+
 def audit_event(row: AuditRow) -> AuditEvent:
     return AuditEvent(
         id=row.id, device_pk=row.device_pk, at=as_utc(row.at), kind=row.kind, detail=dict(row.detail)

@@ -9,6 +9,7 @@ with "database is locked" at once, busy timeout or not).
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,13 @@ DEFAULT_URL = "sqlite+aiosqlite:///./var/easgate.db"
 # Execution option set on the connection of a unit of work that writes.
 WRITE_OPTION = "easgate_write"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Every SQLite connection's settings.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+)
 _PG_CONNECT_TIMEOUT_S = 5
 
 # The connection pools. A unit of work on SQLite runs from BEGIN to COMMIT without letting
@@ -83,9 +91,7 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    args, options = SQLiteDialect_aiosqlite().create_connect_args(url)
-    options = {"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000, **options}
-    options.pop("check_same_thread", None)
+    args, options = _sqlite_connect_arguments(url)
 
     async def connect() -> sqlite_inline.Connection:
         return await sqlite_inline.connect(*args, **options)
@@ -95,10 +101,8 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -107,6 +111,35 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _sqlite_connect_arguments(url: URL) -> tuple[list[Any], dict[str, Any]]:
+    """``sqlite3.connect``'s arguments for the URL (the file, and URI options if any)."""
+    args, options = SQLiteDialect_aiosqlite().create_connect_args(url)
+    options = {"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000, **options}
+    options.pop("check_same_thread", None)
+    return args, options
+
+
+def sqlite_file(engine: AsyncEngine) -> bool:
+    """Whether the engine is SQLite on a file, which other connections may open too (an
+    in-memory database is one connection's own)."""
+    if not is_sqlite(engine):
+        return False
+    database = engine.url.database or ""
+    return database not in ("", ":memory:") and "mode=memory" not in str(engine.url)
+
+
+def connect_sqlite(engine: AsyncEngine) -> sqlite3.Connection:
+    """A plain sqlite3 connection to the engine's file, set up as the engine's own are, in
+    autocommit mode (``BEGIN`` is the caller's). It may be used from any one thread at a
+    time."""
+    args, options = _sqlite_connect_arguments(engine.url)
+    connection = sqlite3.connect(*args, isolation_level=None, check_same_thread=False,
+                                 **options)
+    for pragma in SQLITE_PRAGMAS:
+        connection.execute(pragma)
+    return connection
 
 
 def _postgres_engine(url: URL, schema: str | None) -> AsyncEngine:

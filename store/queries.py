@@ -36,11 +36,17 @@ SYNC_STATE = select(_sync_states).where(_sync_states.c.device_pk == bindparam("d
                                         _sync_states.c.collection_id == bindparam("collection_id"))
 
 # The descriptions (never the bytes) of the attachments of some items (param: ids, a list).
-ATTACHMENTS_OF = (
-    select(*(column for column in _attachments.c if column.name != "content"))
-    .where(_attachments.c.item_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_attachments.c.id)
-)
+_ATTACHMENT_DESCRIPTIONS = select(
+    *(column for column in _attachments.c if column.name != "content")).order_by(_attachments.c.id)
+ATTACHMENTS_OF = _ATTACHMENT_DESCRIPTIONS.where(
+    _attachments.c.item_id.in_(bindparam("ids", expanding=True)))
+
+
+def attachments_of_each(count: int):  # type: ignore[no-untyped-def]
+    """`ATTACHMENTS_OF` for exactly ``count`` ids, as the parameters id0, id1 … (a list of
+    fixed length, for a statement compiled once per length)."""
+    ids = [bindparam(f"id{n}") for n in range(count)]
+    return _ATTACHMENT_DESCRIPTIONS.where(_attachments.c.item_id.in_(ids))
 
 
 def not_from(column, origin_param: str = "origin"):  # type: ignore[no-untyped-def]

@@ -3,13 +3,16 @@
 Each public method is one unit of work: one session, one transaction, committed before the
 method returns (and before change listeners are called). Writes to a mailbox are ordered by
 `store.changelog.allocate`; on SQLite an in-process lock also keeps this process's writers
-from queueing on the database file's lock.
+from queueing on the database file's lock. On a SQLite file, the statements every Sync
+makes skip SQLAlchemy's execution machinery (store/sqlite_direct.py).
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from store import convert, fault_rules, queries
 from store.api import Conflict, NotFound, Store, StoreBusy, StoreError
-from store.changelog import allocate, count_log, lock_mailbox, read_log
-from store.engine import WRITE_OPTION, is_sqlite
+from store.changelog import allocate, change_page, count_log, lock_mailbox, read_log
+from store.engine import WRITE_OPTION, connect_sqlite, is_sqlite, sqlite_file
 from store.models import (
     AttachmentRow,
     AuditRow,
@@ -46,10 +49,10 @@ from store.passwords import (
     hash_password_async,
     verify_password_async,
 )
+from store.sqlite_direct import SqliteDirect
 from store.types import (
     Attachment,
     AuditEvent,
-    Change,
     ChangePage,
     ClockRow,
     Device,
@@ -98,6 +101,9 @@ class SqlStore(Store):
         # tenant changes only by put_tenant (here, or in another process: forget_tenants).
         self._tenants: dict[str, Tenant] = {}
         self._tenants_forgotten = 0  # a read begun before the last forgetting is not kept
+        self._direct: SqliteDirect | None = None
+        if sqlite_file(engine):
+            self._direct = SqliteDirect(functools.partial(connect_sqlite, engine))
 
     # --- units of work ----------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -160,6 +166,8 @@ class SqlStore(Store):
 
     # --- life cycle -------------------------------------------------------------------
     async def close(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
         await self.engine.dispose()
 
     async def ping(self) -> bool:
@@ -302,6 +310,9 @@ class SqlStore(Store):
             return [convert.folder(row) for row in rows]
 
     async def get_folder(self, user_id: int, folder_id: str) -> Folder:
+        if self._direct is not None:
+            with _translate_errors():
+                return self._direct.folder(user_id, folder_id)
         async with self._fetch() as s:
             return convert.folder(await _folder(s, user_id, folder_id))
 
@@ -517,23 +528,23 @@ class SqlStore(Store):
         self, user_id: int, folder_id: str, after: int, *, limit: int,
         exclude_origin: int | None = None,
     ) -> ChangePage:
+        if self._direct is not None:
+            with _translate_errors():
+                return self._direct.changes_since(user_id, folder_id, after, limit, exclude_origin)
         async with self._fetch_snapshot() as s:
             folder = await _folder(s, user_id, folder_id)
             entries = await read_log(s, folder.id, after, limit, exclude_origin)
-            more = len(entries) > limit
-            entries = entries[:limit]
-            items = await _items(s, [e.row for e in entries if e.row is not None],
+            items = await _items(s, [e.row for e in entries[:limit] if e.row is not None],
                                  {folder.id: folder.folder_id})
-            by_id = {i.server_id: i for i in items}
-            changes = [Change(e.kind, e.server_id, e.modseq, by_id.get(e.server_id))
-                       for e in entries]
-            # With nothing left, the folder's own position passes excluded writes too.
-            position = entries[-1].modseq if more else max(folder.position, after)
-            return ChangePage(changes=changes, position=position, more_available=more)
+            return change_page(entries, items, folder.position, after, limit)
 
     async def count_changes_since(
         self, user_id: int, folder_id: str, after: int, *, exclude_origin: int | None = None
     ) -> int:
+        if self._direct is not None:
+            with _translate_errors():
+                return self._direct.count_changes_since(user_id, folder_id, after,
+                                                        exclude_origin)
         async with self._fetch_snapshot() as s:
             folder = await _folder(s, user_id, folder_id)
             return await count_log(s, folder.id, after, exclude_origin)
@@ -594,6 +605,9 @@ class SqlStore(Store):
 
     # --- devices ----------------------------------------------------------------------
     async def get_device(self, user_id: int, device_id: str) -> Device | None:
+        if self._direct is not None:
+            with _translate_errors():
+                return self._direct.device(user_id, device_id)
         async with self._fetch() as s:
             found = (await s.execute(queries.DEVICE, {"user_id": user_id,
                                                        "device_id": device_id})).first()
@@ -602,6 +616,12 @@ class SqlStore(Store):
     async def get_device_by_pk(self, pk: int) -> Device:
         if not 0 < pk <= MAX_ROW_ID:
             raise NotFound(f"no device {pk}")
+        if self._direct is not None:
+            with _translate_errors():
+                device = self._direct.device_by_pk(pk)
+            if device is None:
+                raise NotFound(f"no device {pk}")
+            return device
         async with self._fetch() as s:
             found = (await s.execute(queries.DEVICE_BY_PK, {"pk": pk})).first()
             if found is None:
@@ -680,6 +700,9 @@ class SqlStore(Store):
 
     # --- sync state -------------------------------------------------------------------
     async def get_sync_state(self, device_pk: int, collection_id: str) -> SyncState | None:
+        if self._direct is not None:
+            with _translate_errors():
+                return self._direct.sync_state(device_pk, collection_id)
         async with self._fetch() as s:
             row = (await s.execute(queries.SYNC_STATE, {"device_pk": device_pk,
                                                         "collection_id": collection_id})).first()
@@ -688,6 +711,9 @@ class SqlStore(Store):
     async def get_folder_and_sync_state(
         self, user_id: int, device_pk: int, folder_id: str
     ) -> tuple[Folder, SyncState | None]:
+        if self._direct is not None:
+            with _translate_errors():
+                return self._direct.folder_and_sync_state(user_id, device_pk, folder_id)
         async with self._fetch() as s:
             folder = convert.folder(await _folder(s, user_id, folder_id))
             row = (await s.execute(queries.SYNC_STATE, {"device_pk": device_pk,
@@ -702,6 +728,11 @@ class SqlStore(Store):
     async def replace_sync_state(self, state: SyncState, previous: SyncState | None) -> None:
         """As `Store.replace_sync_state`: the row is locked from the check to the commit
         (two first writes of one collection clash on its primary key: Conflict too)."""
+        if self._direct is not None:
+            async with self._write_lock or contextlib.nullcontext():
+                with _translate_errors():
+                    self._direct.replace_sync_state(state, previous)
+            return
         key = {"device_pk": state.device_pk, "collection_id": state.collection_id}
         async with self._write_core() as c:
             row = (await c.execute(queries.SYNC_STATE_FOR_UPDATE, key)).first()
@@ -711,7 +742,7 @@ class SqlStore(Store):
             if row is None and (await c.execute(queries.DEVICE_EXISTS,
                                                 {"pk": state.device_pk})).first() is None:
                 raise NotFound(f"no device {state.device_pk}")
-            values = _sync_state_values(state)
+            values = convert.sync_state_values(state)
             if row is None:  # a first write clashing with another on the key: Conflict
                 await c.execute(queries.INSERT_SYNC_STATE, {**key, **values})
             else:
@@ -800,6 +831,10 @@ def _translate_errors() -> Any:
         raise StoreError(f"database error: {_first_line(exc.orig or exc)}") from None
     except SQLAlchemyError as exc:
         raise StoreError(f"database error: {_first_line(exc)}") from None
+    except sqlite3.IntegrityError as exc:  # the statements of store/sqlite_direct.py
+        raise Conflict(f"conflicting write: {_first_line(exc)}") from None
+    except sqlite3.Error as exc:
+        raise StoreError(f"database error: {_first_line(exc)}") from None
     except OSError as exc:
         raise StoreError(f"database unreachable: {exc}") from None
 
@@ -837,12 +872,6 @@ async def _store_sync_state(s: AsyncSession, row: SyncStateRow | None, state: Sy
     row.prev_sync_key, row.prev_position = state.prev_sync_key, state.prev_position
     row.data, row.prev_data = dict(state.data), dict(state.prev_data)
     await s.flush()  # a clash on the primary key is raised here, as Conflict
-
-
-def _sync_state_values(state: SyncState) -> dict[str, Any]:
-    return {"sync_key": state.sync_key, "position": state.position,
-            "prev_sync_key": state.prev_sync_key, "prev_position": state.prev_position,
-            "data": dict(state.data), "prev_data": dict(state.prev_data)}
 
 
 # --- helpers: writes made once -------------------------------------------------------------
