@@ -5,6 +5,11 @@ place on the event loop's thread (store/sqlite_inline.py) rather than on a threa
 connection; transactions are begun by us (``BEGIN``, or ``BEGIN IMMEDIATE`` for writes) rather than by the sqlite3
 module, so a read-modify-write never has to upgrade its lock half way (which SQLite answers
 with "database is locked" at once, busy timeout or not).
+
+No connection checkpoints the WAL as it commits (SQLite's automatic checkpoint would run on
+the event loop, inside whichever commit crosses the threshold): `SqlStore` checkpoints from
+a thread of its own (store/checkpoint.py). An engine without a store (a migration, a test's
+scratch schema) lives briefly, and the close of a file's last connection checkpoints it.
 """
 from __future__ import annotations
 
@@ -27,12 +32,17 @@ DEFAULT_URL = "sqlite+aiosqlite:///./var/easgate.db"
 # Execution option set on the connection of a unit of work that writes.
 WRITE_OPTION = "easgate_write"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Past this size a WAL file is cut back when it starts over (after a checkpoint), so one
+# burst of writes does not leave a huge file behind.
+_SQLITE_WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # Every SQLite connection's settings.
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
+    "PRAGMA wal_autocheckpoint=0",
+    f"PRAGMA journal_size_limit={_SQLITE_WAL_SIZE_LIMIT}",
 )
 _PG_CONNECT_TIMEOUT_S = 5
 

@@ -4,7 +4,8 @@ Each public method is one unit of work: one session, one transaction, committed 
 method returns (and before change listeners are called). Writes to a mailbox are ordered by
 `store.changelog.allocate`; on SQLite an in-process lock also keeps this process's writers
 from queueing on the database file's lock. On a SQLite file, the statements every Sync
-makes skip SQLAlchemy's execution machinery (store/sqlite_direct.py).
+makes skip SQLAlchemy's execution machinery (store/sqlite_direct.py), and the WAL is
+checkpointed off the event loop (store/checkpoint.py).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from store import convert, fault_rules, queries
 from store.api import Conflict, NotFound, Store, StoreBusy, StoreError
 from store.changelog import allocate, change_page, count_log, lock_mailbox, read_log
+from store.checkpoint import WalCheckpointer
 from store.engine import WRITE_OPTION, connect_sqlite, is_sqlite, sqlite_file
 from store.models import (
     AttachmentRow,
@@ -102,8 +104,11 @@ class SqlStore(Store):
         self._tenants: dict[str, Tenant] = {}
         self._tenants_forgotten = 0  # a read begun before the last forgetting is not kept
         self._direct: SqliteDirect | None = None
+        self._checkpointer: WalCheckpointer | None = None
         if sqlite_file(engine):
             self._direct = SqliteDirect(functools.partial(connect_sqlite, engine))
+            self._checkpointer = WalCheckpointer(functools.partial(connect_sqlite, engine))
+            self._checkpointer.start()
 
     # --- units of work ----------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -166,6 +171,8 @@ class SqlStore(Store):
 
     # --- life cycle -------------------------------------------------------------------
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.stop()
         if self._direct is not None:
             self._direct.close()
         await self.engine.dispose()
