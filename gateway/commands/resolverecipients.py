@@ -4,7 +4,8 @@ Each ``To`` is looked up among the tenant's users (GAL, Type 1) and the user's o
 (Type 2). One match is Status 1; several are Status 2 (ambiguous, suggestions listed up to
 ``MaxAmbiguousRecipients``); none is Status 4. With ``Availability`` the merged free/busy of
 local users is computed from their calendars, one digit per 30 minutes (0 free, 1 tentative,
-2 busy, 3 out of office, 4 no data). Certificates are asked for by S/MIME clients; nobody
+2 busy, 3 out of office, 4 no data); a recurring series counts at each of its occurrences,
+made in its own time zone with its exceptions applied (gateway/content/recurrence.py). Certificates are asked for by S/MIME clients; nobody
 here has one, so the answer is an empty certificate list (Status 7).
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lxml import etree
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.content.directory import GalEntry, PictureRequest, render_picture, search_gal
 from gateway.content.mail import parse_eas_date
+from gateway.content.recurrence import occurrences
 from gateway.errors import CommandFailure
 from protocol.status import ResolveRecipientsStatus as Status
 from protocol.versions import at_least
@@ -150,16 +152,17 @@ async def merged_free_busy(ctx: CommandContext, address: str, start: datetime,
     calendar = await ctx.services.store.find_folder(user.id, FolderType.CALENDAR)
     digits = [FREE] * slots
     events = await ctx.services.store.list_items(user.id, calendar.id) if calendar else []
+    window_end = start + slots * SLOT
     for event in events:
-        begins = parse_eas_date(event.data.get("StartTime"))
-        ends = parse_eas_date(event.data.get("EndTime"))
-        if begins is None or ends is None:
-            continue
-        digit = BUSY_STATUS_DIGIT.get(event.data.get("BusyStatus", 2), BUSY)
-        for n in range(slots):
-            slot_start = start + n * SLOT
-            if begins < slot_start + SLOT and ends > slot_start and digit > digits[n]:
-                digits[n] = digit
+        for occurrence in occurrences(event.data, start, window_end):
+            digit = BUSY_STATUS_DIGIT.get(occurrence.data.get("BusyStatus", 2), BUSY)
+            first = max(0, int((occurrence.start - start) / SLOT))
+            for n in range(first, slots):
+                slot_start = start + n * SLOT
+                if slot_start >= occurrence.end:
+                    break
+                if digit > digits[n]:
+                    digits[n] = digit
     return "".join(digits)
 
 

@@ -129,3 +129,34 @@ async def test_resolve_recipients(env):
     assert text(dana, "ResolveRecipients:Status") == "1"
     assert text(child(dana, "ResolveRecipients:Recipient"), "ResolveRecipients:Type") == "2"
     assert text(nobody, "ResolveRecipients:Status") == "4"
+
+
+async def test_free_busy_counts_every_occurrence_of_a_series(env):
+    """A weekly Monday 09:00–09:30 UTC meeting of Bob's, one Monday of it deleted: months
+    later it still makes him busy at 09:00, and the deleted Monday is free (until now a
+    series counted at its first occurrence only)."""
+    from store.types import FolderType, NewItem
+
+    bob = await env.store.get_user("bob@contoso.com")
+    calendar = await env.folder_id("bob@contoso.com", FolderType.CALENDAR)
+    await env.store.add_item(bob.id, calendar, NewItem(item_class="Calendar", data={
+        "Subject": "Weekly sync", "StartTime": "20261116T090000Z",
+        "EndTime": "20261116T093000Z", "BusyStatus": 2,
+        "Recurrence": {"Type": 1, "Interval": 1, "DayOfWeek": 2},
+        "Exceptions": [{"ExceptionStartTime": "20270913T090000Z", "Deleted": 1}]}))
+    alice = await env.client()
+
+    async def busy_on(day: str) -> str:
+        options = E("ResolveRecipients:Options", E(
+            "ResolveRecipients:Availability",
+            E("ResolveRecipients:StartTime", f"{day}T00:00:00.000Z"),
+            E("ResolveRecipients:EndTime", f"{day}T12:00:00.000Z")))
+        answer = await run(alice, "ResolveRecipients", E(
+            "ResolveRecipients:ResolveRecipients", E("ResolveRecipients:To", "bob@contoso.com"),
+            options))
+        return answer.document.findtext(".//{ResolveRecipients:}MergedFreeBusy")
+
+    # (the demo's own weekly series has ended by then: 20 occurrences)
+    assert await busy_on("2027-09-06") == "0" * 18 + "2" + "0" * 5
+    assert await busy_on("2027-09-13") == "0" * 24
+    assert await busy_on("2027-09-14") == "0" * 24  # a Tuesday
