@@ -16,6 +16,15 @@ Element = etree._Element
 
 def qname(tag: str) -> str:
     """``"Email:Subject"`` → ``"{Email:}Subject"``; a tag already in Clark notation is kept."""
+    name = _qnames.get(tag)
+    if name is None:
+        name = _clark(tag)
+        if len(_qnames) < _QNAMES_KEPT:
+            _qnames[tag] = name
+    return name
+
+
+def _clark(tag: str) -> str:
     if tag.startswith("{"):
         return tag
     page, _, local = tag.rpartition(":")
@@ -24,12 +33,24 @@ def qname(tag: str) -> str:
     return f"{{{page}:}}{local}"
 
 
+# Every answer builds a few dozen elements from the same few hundred tags: each is turned
+# into Clark notation once. Bounded, in case tags ever come from outside.
+_QNAMES_KEPT = 4096
+_qnames: dict[str, str] = {}
+
+
 def local_name(element: Element) -> str:
-    return etree.QName(element).localname
+    tag = element.tag
+    if isinstance(tag, str):  # "{page:}local", or "local" outside any page
+        return tag[tag.find("}") + 1:]
+    return etree.QName(element).localname  # a comment or processing instruction: as lxml says
 
 
 def page_name(element: Element) -> str:
     """The code page an element belongs to, without the trailing colon."""
+    tag = element.tag
+    if isinstance(tag, str):
+        return tag[1:tag.find("}")].rstrip(":") if tag.startswith("{") else ""
     return (etree.QName(element).namespace or "").rstrip(":")
 
 
@@ -37,19 +58,25 @@ def E(tag: str, *children: Element | str | int | bytes | None, **_: object) -> E
     """Build an element; string or int children become its text, bytes its opaque data
     (as `sub` does), None children are skipped."""
     element = etree.Element(qname(tag))
+    text: str | None = None
+    opaque: bytes | None = None
     for child in children:
         if child is None:
             continue
         if isinstance(child, etree._Element):
             element.append(child)
         elif isinstance(child, bytes | bytearray):
-            if element.text and not is_opaque(element):
+            if text:
                 raise ValueError(f"{tag}: opaque data cannot follow text")
-            set_opaque(element, opaque_bytes(element) + bytes(child))
+            opaque = (opaque or b"") + bytes(child)
         else:
-            if is_opaque(element):
+            if opaque is not None:
                 raise ValueError(f"{tag}: text cannot follow opaque data")
-            element.text = (element.text or "") + str(child)
+            text = (text or "") + str(child)
+    if opaque is not None:
+        set_opaque(element, opaque)
+    elif text is not None:
+        element.text = text
     return element
 
 
