@@ -8,7 +8,9 @@ A stored mail keeps its header fields in ``Item.data`` under their MS-ASWBXML ta
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import getaddresses
@@ -85,7 +87,14 @@ def display_to(data: dict[str, Any]) -> str:
     """Email:DisplayTo: the recipients' names, separated by semicolons."""
     if data.get("DisplayTo"):
         return str(data["DisplayTo"])
-    return "; ".join(name or address for name, address in getaddresses([data.get("To", "")])
+    return _names_of(data.get("To", ""))
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_of(recipients: str) -> str:
+    """The names (or addresses) of a recipient list: every Sync of a mail renders its
+    DisplayTo, and parsing the addresses is the dearest part of it."""
+    return "; ".join(name or address for name, address in getaddresses([recipients])
                      if name or address)
 
 
@@ -289,12 +298,29 @@ def parse_eas_date(value: Any) -> datetime | None:
     if not value:
         return None
     raw = str(value).strip()
+    usual = parse_usual_eas_date(raw)
+    if usual is not None:
+        return usual
     for pattern in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ", "%Y%m%dT%H%M%SZ"):
         try:
             return datetime.strptime(raw, pattern).replace(tzinfo=UTC)
         except ValueError:
             continue
     return None
+
+
+_USUAL_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", re.ASCII)
+
+
+def parse_usual_eas_date(raw: str) -> datetime | None:
+    """The one form nearly every date takes, ``2026-11-20T09:15:00.000Z``, read without
+    ``strptime`` (which costs ten times more); None for any other form."""
+    if _USUAL_DATE.fullmatch(raw) is None:
+        return None
+    try:
+        return datetime.fromisoformat(raw[:23]).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def global_object_id(uid: str) -> str:

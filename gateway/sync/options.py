@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from lxml import etree
 
 from gateway.content import BodyOptions
+from gateway.content.mail import parse_usual_eas_date
 from gateway.mailbox import ItemFilter
 from protocol.xml import child, text
 from store.types import Item
@@ -75,6 +76,9 @@ def _eas_time(value: object) -> datetime | None:
     """``2026-11-20T09:15:00.000Z`` or ``20261120T091500Z`` as an aware datetime."""
     if not isinstance(value, str):
         return None
+    usual = parse_usual_eas_date(value)
+    if usual is not None:
+        return usual
     for layout in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ", "%Y%m%dT%H%M%SZ"):
         try:
             return datetime.strptime(value, layout).replace(tzinfo=UTC)
