@@ -87,7 +87,7 @@ def display_to(data: dict[str, Any]) -> str:
     """Email:DisplayTo: the recipients' names, separated by semicolons."""
     if data.get("DisplayTo"):
         return str(data["DisplayTo"])
-    return _names_of(data.get("To", ""))
+    return _names_of(str(data.get("To", "")))
 
 
 @functools.lru_cache(maxsize=1024)
