@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from gateway.exchange import Exchange
 
 LOGGER_NAME = "easgate.requests"
+_QUOTED = ' "=\\'  # characters that make a value need quotes
 
 
 def logfmt(event: str, **fields: Any) -> str:
@@ -30,7 +31,7 @@ def _quote(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     text = str(value)
-    if text and all(c.isprintable() and c not in ' "=\\' for c in text):
+    if text.isprintable() and text and not any(c in text for c in _QUOTED):
         return text
     escaped = (
         text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
@@ -55,9 +56,9 @@ class RequestLogger:
     async def on_exchange(self, exchange: Exchange) -> None:
         status = exchange.response_status
         level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
-        if not self.logger.isEnabledFor(level):
+        if not self.logger.isEnabledFor(level) or not self._heard(level):
             return
-        self.logger.log(level, logfmt(
+        line = logfmt(
             "request",
             command=exchange.command or "-",
             user=exchange.user_address,
@@ -65,4 +66,16 @@ class RequestLogger:
             status=status,
             eas_status=exchange.eas_status,
             ms=exchange.duration_s * 1000,
-        ))
+        )
+        # The record made directly: `Logger.log` would walk the stack to find its caller,
+        # which is always this line.
+        self.logger.handle(self.logger.makeRecord(
+            self.logger.name, level, __file__, _LINE, line, None, None, "on_exchange"))
+
+    def _heard(self, level: int) -> bool:
+        """Whether a handler would receive the line: with none anywhere, logging drops
+        records below WARNING (its last resort prints only those), so they need no making."""
+        return level >= logging.WARNING or self.logger.hasHandlers()
+
+
+_LINE = RequestLogger.on_exchange.__code__.co_firstlineno
