@@ -19,7 +19,7 @@ from typing import Any
 from lxml import etree
 
 from gateway.commands.base import CommandContext, CommandResult
-from gateway.content.mail import eas_date, uid_from_global_object_id
+from gateway.content.mail import eas_date, parse_eas_date, uid_from_global_object_id
 from gateway.errors import CommandFailure
 from protocol.status import MeetingResponseStatus as Status
 from protocol.xml import E, children, sub, text
@@ -129,8 +129,9 @@ def _event_from_request(mail: Item, uid: str | None) -> NewItem:
     organizer = str(meeting.get("Organizer") or mail.data.get("From", ""))
     data = {
         "Subject": mail.data.get("Subject", ""),
-        "StartTime": meeting.get("StartTime"), "EndTime": meeting.get("EndTime"),
-        "DtStamp": meeting.get("DtStamp"), "Timezone": meeting.get("TimeZone"),
+        "StartTime": _compact(meeting.get("StartTime")),
+        "EndTime": _compact(meeting.get("EndTime")),
+        "DtStamp": _compact(meeting.get("DtStamp")), "Timezone": meeting.get("TimeZone"),
         "AllDayEvent": meeting.get("AllDayEvent", 0), "Location": meeting.get("Location"),
         "Sensitivity": meeting.get("Sensitivity", 0), "Reminder": meeting.get("Reminder"),
         "UID": uid, "MeetingStatus": MEETING_RECEIVED, "OrganizerEmail": _address(organizer),
@@ -141,6 +142,13 @@ def _event_from_request(mail: Item, uid: str | None) -> NewItem:
         data["Recurrence"] = meeting["Recurrence"]
     return NewItem("Calendar", {k: v for k, v in data.items() if v is not None},
                    body_text=mail.body_text)
+
+
+def _compact(value: Any) -> str | None:
+    """A MeetingRequest time (``2026-11-20T09:15:00.000Z``) in the compact form Calendar
+    items carry (``20261120T091500Z``)."""
+    moment = parse_eas_date(value)
+    return moment.strftime("%Y%m%dT%H%M%SZ") if moment is not None else None
 
 
 async def _tell_organizer(ctx: CommandContext, event: Item, response: int) -> None:

@@ -8,6 +8,9 @@ What happens to each recipient, as Exchange Online does it for one organisation:
   following Exchange, rather than SendMail Status 116);
 - any other domain: accepted and handed to nobody, as there is no outbound transport.
 A message with no recipient at all is refused (Status 119), unreadable MIME too (107).
+A meeting mail (a text/calendar part with an iTIP method) reaches its recipients as Exchange
+delivers it: a meeting request, cancellation or reply, with its effect on their calendars
+(gateway/content/meetings.py).
 
 Every copy — the recipients' Inboxes, the Sent Items copy, the non-delivery report — is
 written in one transaction, with the submission's `WriteKey` when the client gave a
@@ -16,6 +19,7 @@ after a lost answer is recognised (`AlreadySent`) instead of arriving twice.
 """
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,16 +28,19 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses
 
+from gateway.content import meetings
 from gateway.content.mail import email_item
+from gateway.content.meetings import Meeting
 from gateway.content.mime import (
     MimeError,
+    ParsedMessage,
     format_address,
     parse_message,
     to_crlf_bytes,
     without_bcc,
 )
 from store.api import NotFound, Store
-from store.types import FolderType, Placement, User, WriteKey
+from store.types import FolderType, Item, NewItem, Placement, User, WriteKey
 
 NDR_SENDER_NAME = "Microsoft Outlook"
 
@@ -66,8 +73,10 @@ async def submit(store: Store, sender: User, mime: bytes, *, now: datetime,
         raise NoRecipients("the message has no recipient")
     report = DeliveryReport()
     placements: list[Placement] = []
+    calendar_changes: list[tuple[int, str, dict]] = []
     local_domains = {tenant.domain.lower() for tenant in await store.list_tenants()}
     visible = parse_message(without_bcc(stamped))
+    meeting = meetings.meeting_of(parsed.message)
     for address in parsed.recipients:
         try:
             recipient = await store.get_user(address)
@@ -78,8 +87,12 @@ async def submit(store: Store, sender: User, mime: bytes, *, now: datetime,
         inbox = await store.find_folder(recipient.id, FolderType.INBOX)
         if inbox is not None:
             placements.append(Placement(recipient.id, inbox.id,
-                                        email_item(visible, received=now)))
+                                        _received_copy(visible, meeting, now)))
             report.delivered.append(address)
+        if meeting is not None and recipient.id != sender.id:
+            added, changed = await _meeting_effects(store, recipient, meeting, parsed.text)
+            placements += added
+            calendar_changes += changed
     sent = await store.find_folder(sender.id, FolderType.SENT_ITEMS) if save_in_sent else None
     if sent is not None:
         placements.append(Placement(sender.id, sent.id,
@@ -91,10 +104,49 @@ async def submit(store: Store, sender: User, mime: bytes, *, now: datetime,
     placed = await store.add_placed_items(placements, once=once)
     if not placed.first_time:
         raise AlreadySent("this message was submitted before")
+    for user_id, server_id, changes in calendar_changes:  # each idempotent, if done again
+        await store.update_item(user_id, server_id, data=changes)
     ids = list(placed.server_ids)  # the Sent Items copy and the report come last
     report.ndr_item = ids.pop() if ndr is not None else None
     report.sent_item = ids.pop() if sent is not None else None
     return report
+
+
+def _received_copy(visible: ParsedMessage, meeting: Meeting | None, now: datetime) -> NewItem:
+    item = email_item(visible, received=now)
+    if meeting is None:
+        return item
+    return dataclasses.replace(item, data={**item.data, **meetings.mail_fields(meeting)})
+
+
+async def _meeting_effects(store: Store, recipient: User, meeting: Meeting, body_text: str
+                           ) -> tuple[list[Placement], list[tuple[int, str, dict]]]:
+    """What a meeting mail does to the recipient's calendar: a new tentative meeting to
+    place with the mail, or changes to make to the meeting already there."""
+    calendar = await store.find_folder(recipient.id, FolderType.CALENDAR)
+    if calendar is None:
+        return [], []
+    event = meeting.event
+    existing = await _event_with_uid(store, recipient.id, calendar.id, event.uid)
+    if meeting.method == "REQUEST":
+        if existing is None:
+            return [Placement(recipient.id, calendar.id,
+                              meetings.attendee_event(event, body_text))], []
+        return [], [(recipient.id, existing.server_id, meetings.event_fields(event))]
+    if existing is None:
+        return [], []
+    if meeting.method == "CANCEL":
+        changes = meetings.cancellation(event, existing.data)
+    else:  # a REPLY, to the organizer
+        changes = meetings.with_reply(existing.data, event)
+    return [], [(recipient.id, existing.server_id, changes)] if changes else []
+
+
+async def _event_with_uid(store: Store, user_id: int, folder_id: str, uid: str) -> Item | None:
+    for item in await store.list_items(user_id, folder_id):
+        if item.data.get("UID") == uid:
+            return item
+    return None
 
 
 def stamp(mime: bytes, sender: User, now: datetime) -> bytes:

@@ -1,0 +1,168 @@
+"""What a meeting mail becomes in the mailboxes it reaches, as Exchange makes it.
+
+EAS clients send meeting mail themselves: an invitation, an update or a cancellation from
+the organizer, a reply from an attendee, each a SendMail whose MIME carries a text/calendar
+part with an iTIP method (RFC 5546). Exchange does not deliver that as a plain mail:
+
+- REQUEST: the recipient gets an ``IPM.Schedule.Meeting.Request`` with an
+  Email:MeetingRequest (times, organizer, time zone, recurrence, GlobalObjId), and the
+  meeting appears in the recipient's calendar as tentative until answered (an update of a
+  meeting already there changes it in place);
+- CANCEL: ``IPM.Schedule.Meeting.Canceled``; the recipient's meeting is marked canceled
+  (MeetingStatus 7), or the one occurrence named by RECURRENCE-ID is removed;
+- REPLY: ``IPM.Schedule.Meeting.Resp.Pos/Tent/Neg`` to the organizer, whose meeting records
+  the attendee's answer.
+
+This module turns the parsed calendar into those mail fields and calendar changes; the
+delivery (gateway/content/delivery.py) applies them.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+from gateway.content import icalendar
+from gateway.content.icalendar import PARTSTAT_TO_ATTENDEE_STATUS, Calendar, Event
+from gateway.content.mail import eas_date, global_object_id
+from protocol import timezone
+from store.types import NewItem
+
+MEETING_RECEIVED, MEETING_CANCELED_RECEIVED = 3, 7
+RESPONSE_TENTATIVE, RESPONSE_NONE = 2, 5
+INITIAL_REQUEST, FULL_UPDATE = 1, 2  # Email2:MeetingMessageType
+REPLY_CLASS = {"ACCEPTED": "IPM.Schedule.Meeting.Resp.Pos",
+               "TENTATIVE": "IPM.Schedule.Meeting.Resp.Tent",
+               "DECLINED": "IPM.Schedule.Meeting.Resp.Neg"}
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """The meeting a mail carries: its iTIP method and its event (the first VEVENT)."""
+
+    method: str
+    event: Event
+
+
+def meeting_of(message: EmailMessage) -> Meeting | None:
+    """The meeting in a message's text/calendar part, if it has one with a known method."""
+    for part in message.walk():
+        if part.get_content_type() != "text/calendar":
+            continue
+        try:
+            content = part.get_content()
+        except (LookupError, ValueError):
+            content = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        if isinstance(content, bytes):
+            content = content.decode("utf-8", "replace")
+        calendar: Calendar = icalendar.read_calendar(content)
+        method = (part.get_param("method") or calendar.method or "").upper()
+        if calendar.events and method in ("REQUEST", "CANCEL", "REPLY"):
+            return Meeting(method, calendar.events[0])
+    return None
+
+
+def mail_fields(meeting: Meeting) -> dict[str, Any]:
+    """The fields of the recipient's copy that make it a meeting mail."""
+    event = meeting.event
+    if meeting.method == "REPLY":
+        status = event.attendees[0].status if event.attendees else "ACCEPTED"
+        return {"MessageClass": REPLY_CLASS.get(status, REPLY_CLASS["ACCEPTED"])}
+    request: dict[str, Any] = {
+        "AllDayEvent": int(event.all_day), "StartTime": eas_date(event.start),
+        "DtStamp": eas_date(event.stamp or event.start), "EndTime": eas_date(event.end),
+        "InstanceType": _instance_type(event), "Location": event.location or None,
+        "Organizer": _organizer(event), "RecurrenceId": (eas_date(event.recurrence_id)
+                                                         if event.recurrence_id else None),
+        "Reminder": event.reminder, "ResponseRequested": 1,
+        "Sensitivity": event.sensitivity, "BusyStatus": event.busy_status,
+        "TimeZone": _zone_blob(event), "GlobalObjId": global_object_id(event.uid),
+        "UID": event.uid, "MeetingMessageType": FULL_UPDATE if event.sequence else
+        INITIAL_REQUEST,
+    }
+    if meeting.method == "CANCEL":
+        request["MeetingMessageType"] = 0
+    if event.recurrence:
+        request["Recurrence"] = event.recurrence
+    return {"MessageClass": ("IPM.Schedule.Meeting.Canceled" if meeting.method == "CANCEL"
+                             else "IPM.Schedule.Meeting.Request"),
+            "MeetingRequest": {k: v for k, v in request.items() if v is not None}}
+
+
+def attendee_event(event: Event, body_text: str) -> NewItem:
+    """The tentative meeting an invitation puts in the attendee's calendar."""
+    return NewItem("Calendar", event_fields(event) | {
+        "MeetingStatus": MEETING_RECEIVED, "ResponseType": RESPONSE_NONE,
+        "BusyStatus": RESPONSE_TENTATIVE if event.busy_status else 0,
+        "ResponseRequested": 1}, body_text=body_text)
+
+
+def event_fields(event: Event) -> dict[str, Any]:
+    """Calendar item fields (MS-ASCAL, compact times) of an invitation's event."""
+    fields: dict[str, Any] = {
+        "Subject": event.summary, "StartTime": _compact(event.start),
+        "EndTime": _compact(event.end), "DtStamp": _compact(event.stamp or event.start),
+        "Timezone": _zone_blob(event), "AllDayEvent": int(event.all_day),
+        "Sensitivity": event.sensitivity, "UID": event.uid,
+        "OrganizerEmail": event.organizer, "OrganizerName": event.organizer_name or
+        event.organizer,
+        "Attendees": [{"Email": a.address, "Name": a.name or a.address,
+                       "AttendeeStatus": PARTSTAT_TO_ATTENDEE_STATUS.get(a.status, 5),
+                       "AttendeeType": 1 if a.required else 2} for a in event.attendees],
+    }
+    if event.location:
+        fields["Location"] = event.location
+    if event.reminder is not None:
+        fields["Reminder"] = event.reminder
+    if event.recurrence:
+        fields["Recurrence"] = event.recurrence
+    return fields
+
+
+def cancellation(event: Event, existing: dict[str, Any]) -> dict[str, Any]:
+    """The changes a cancellation makes to the attendee's copy of the meeting: one
+    occurrence removed (an exception), or the whole meeting marked canceled."""
+    if event.recurrence_id is not None and existing.get("Recurrence"):
+        instance = _compact(event.recurrence_id)
+        kept = [e for e in existing.get("Exceptions") or []
+                if e.get("ExceptionStartTime") != instance]
+        return {"Exceptions": [*kept, {"ExceptionStartTime": instance, "Deleted": 1}]}
+    return {"MeetingStatus": MEETING_CANCELED_RECEIVED}
+
+
+def with_reply(existing: dict[str, Any], event: Event) -> dict[str, Any] | None:
+    """The organizer's attendee list with the replying attendees' answers; None when the
+    reply names nobody the meeting invited."""
+    answers = {a.address.lower(): PARTSTAT_TO_ATTENDEE_STATUS.get(a.status)
+               for a in event.attendees}
+    attendees = [dict(a) for a in existing.get("Attendees") or []]
+    changed = False
+    for attendee in attendees:
+        status = answers.get(str(attendee.get("Email", "")).lower())
+        if status is not None:
+            attendee["AttendeeStatus"] = status
+            changed = True
+    return {"Attendees": attendees} if changed else None
+
+
+def _instance_type(event: Event) -> int:
+    if event.recurrence:
+        return 1  # the master of a recurring series
+    return 3 if event.recurrence_id is not None else 0  # an exception, or a single meeting
+
+
+def _organizer(event: Event) -> str | None:
+    if not event.organizer:
+        return None
+    return f'"{event.organizer_name}" <{event.organizer}>' if event.organizer_name \
+        else event.organizer
+
+
+def _zone_blob(event: Event) -> str:
+    return base64.b64encode(timezone.encode(event.zone)).decode("ascii")
+
+
+def _compact(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")

@@ -1,0 +1,171 @@
+"""Meeting mail sent with SendMail (a text/calendar part with an iTIP method) reaches its
+recipients as Exchange delivers it: a meeting request with the meeting tentative in their
+calendar, a cancellation that marks it canceled, a reply that updates the organizer's
+attendee list."""
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+from commandhelp import run
+from synchelp import Harness
+from test_sendmail import items_in, send_mail
+
+from gateway.content.mail import uid_from_global_object_id
+from protocol.xml import E, child, text
+from store.types import FolderType, NewItem
+
+UID = "meeting-7f3a@contoso.com"
+
+
+@pytest.fixture
+async def env(sqlite_store):
+    return await Harness.create(sqlite_store)
+
+
+def meeting_mail(method: str, *, sender: str = "Alice Wood <alice@contoso.com>",
+                 to: str = "bob@contoso.com", partstat: str = "NEEDS-ACTION",
+                 extra: str = "", subject: str = "Planning") -> bytes:
+    calendar = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\n"
+        f"METHOD:{method}\r\nBEGIN:VEVENT\r\nUID:{UID}\r\nSEQUENCE:0\r\n"
+        f"SUMMARY:{subject}\r\nDTSTART:20261210T140000Z\r\nDTEND:20261210T150000Z\r\n"
+        "DTSTAMP:20261127T100000Z\r\nORGANIZER;CN=Alice Wood:mailto:alice@contoso.com\r\n"
+        f"ATTENDEE;PARTSTAT={partstat};CN=Bob Kelly:mailto:bob@contoso.com\r\n"
+        f"LOCATION:Room 4\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n")
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    msg.set_content("Let us plan.")
+    msg.add_alternative(calendar, subtype="calendar", params={"method": method})
+    return msg.as_bytes().replace(b"\n", b"\r\n")
+
+
+async def organizer_event(env: Harness) -> str:
+    """Alice's own copy of the meeting (her client adds it with a Sync)."""
+    alice = await env.store.get_user("alice@contoso.com")
+    calendar = await env.folder_id("alice@contoso.com", FolderType.CALENDAR)
+    item = await env.store.add_item(alice.id, calendar, NewItem("Calendar", {
+        "Subject": "Planning", "StartTime": "20261210T140000Z", "EndTime": "20261210T150000Z",
+        "UID": UID, "MeetingStatus": 1, "OrganizerEmail": "alice@contoso.com",
+        "Attendees": [{"Email": "bob@contoso.com", "Name": "Bob Kelly", "AttendeeStatus": 5,
+                       "AttendeeType": 1}]}))
+    return item.server_id
+
+
+async def bobs_meeting(env: Harness):  # type: ignore[no-untyped-def]
+    events = [e for e in await items_in(env, "bob@contoso.com", FolderType.CALENDAR)
+              if e.data.get("UID") == UID]
+    assert len(events) <= 1
+    return events[0] if events else None
+
+
+async def test_an_invitation_is_a_meeting_request_and_a_tentative_meeting(env):
+    alice = await env.client()
+    answer = await run(alice, "SendMail", send_mail(meeting_mail("REQUEST")))
+    assert answer.http_status == 200
+    (request,) = [m for m in await items_in(env, "bob@contoso.com", FolderType.INBOX)
+                  if m.data.get("Subject") == "Planning"]
+    assert request.data["MessageClass"] == "IPM.Schedule.Meeting.Request"
+    meeting = request.data["MeetingRequest"]
+    assert (meeting["StartTime"], meeting["EndTime"], meeting["Location"]) == (
+        "2026-12-10T14:00:00.000Z", "2026-12-10T15:00:00.000Z", "Room 4")
+    assert uid_from_global_object_id(meeting["GlobalObjId"]) == UID
+    event = await bobs_meeting(env)
+    assert (event.data["StartTime"], event.data["MeetingStatus"], event.data["BusyStatus"],
+            event.data["ResponseType"]) == ("20261210T140000Z", 3, 2, 5)
+    assert event.data["OrganizerEmail"] == "alice@contoso.com"
+    sent = await items_in(env, "alice@contoso.com", FolderType.SENT_ITEMS)
+    assert any(m.data.get("Subject") == "Planning" for m in sent)
+
+
+async def test_bob_accepts_the_request_his_meeting_and_alices_attendee_list_follow(env):
+    organizer_copy = await organizer_event(env)
+    await run(await env.client(), "SendMail", send_mail(meeting_mail("REQUEST")))
+    (request,) = [m for m in await items_in(env, "bob@contoso.com", FolderType.INBOX)
+                  if m.data.get("Subject") == "Planning"]
+    bob = await env.client("bob@contoso.com", device_id="BOB1")
+    inbox = await env.folder_id("bob@contoso.com", FolderType.INBOX)
+    answer = await run(bob, "MeetingResponse", E(
+        "MeetingResponse:MeetingResponse", E("MeetingResponse:Request",
+                                             E("MeetingResponse:UserResponse", 1),
+                                             E("MeetingResponse:CollectionId", inbox),
+                                             E("MeetingResponse:RequestId", request.server_id))))
+    result = child(answer.document, "MeetingResponse:Result")
+    assert text(result, "MeetingResponse:Status") == "1"
+    event = await bobs_meeting(env)
+    assert text(result, "MeetingResponse:CalendarId") == event.server_id  # no second copy
+    assert event.data["ResponseType"] == 3
+    alice = await env.store.get_user("alice@contoso.com")
+    mine = await env.store.get_item(alice.id, organizer_copy)
+    assert mine.data["Attendees"][0]["AttendeeStatus"] == 3
+
+
+async def test_an_update_changes_the_meeting_in_place(env):
+    alice = await env.client()
+    await run(alice, "SendMail", send_mail(meeting_mail("REQUEST"), client_id="one"))
+    moved = meeting_mail("REQUEST", extra="", subject="Planning (moved)").replace(
+        b"20261210T140000Z", b"20261211T140000Z").replace(b"SEQUENCE:0", b"SEQUENCE:1")
+    await run(alice, "SendMail", send_mail(moved, client_id="two"))
+    event = await bobs_meeting(env)
+    assert (event.data["StartTime"], event.data["Subject"]) == (
+        "20261211T140000Z", "Planning (moved)")
+    updates = [m for m in await items_in(env, "bob@contoso.com", FolderType.INBOX)
+               if m.data.get("Subject") == "Planning (moved)"]
+    assert updates[0].data["MeetingRequest"]["MeetingMessageType"] == 2
+
+
+async def test_a_cancellation_marks_the_meeting_canceled(env):
+    alice = await env.client()
+    await run(alice, "SendMail", send_mail(meeting_mail("REQUEST"), client_id="one"))
+    await run(alice, "SendMail", send_mail(
+        meeting_mail("CANCEL", extra="STATUS:CANCELLED\r\n", subject="Canceled: Planning"),
+        client_id="two"))
+    event = await bobs_meeting(env)
+    assert event.data["MeetingStatus"] == 7
+    (mail,) = [m for m in await items_in(env, "bob@contoso.com", FolderType.INBOX)
+               if m.data.get("Subject") == "Canceled: Planning"]
+    assert mail.data["MessageClass"] == "IPM.Schedule.Meeting.Canceled"
+
+
+async def test_a_reply_sent_by_mail_updates_the_organizers_attendee_list(env):
+    organizer_copy = await organizer_event(env)
+    bob = await env.client("bob@contoso.com", device_id="BOB1")
+    await run(bob, "SendMail", send_mail(meeting_mail(
+        "REPLY", sender="Bob Kelly <bob@contoso.com>", to="alice@contoso.com",
+        partstat="DECLINED", subject="Declined: Planning")))
+    alice = await env.store.get_user("alice@contoso.com")
+    mine = await env.store.get_item(alice.id, organizer_copy)
+    assert mine.data["Attendees"][0]["AttendeeStatus"] == 4
+    (reply,) = [m for m in await items_in(env, "alice@contoso.com", FolderType.INBOX)
+                if m.data.get("Subject") == "Declined: Planning"]
+    assert reply.data["MessageClass"] == "IPM.Schedule.Meeting.Resp.Neg"
+    assert await bobs_meeting(env) is None  # a reply puts nothing in the replier's calendar
+
+
+async def test_a_resent_invitation_changes_nothing_twice(env):
+    alice = await env.client()
+    await run(alice, "SendMail", send_mail(meeting_mail("REQUEST"), client_id="same"))
+    again = await run(alice, "SendMail", send_mail(meeting_mail("REQUEST"), client_id="same"))
+    assert text(again.document, "ComposeMail:Status") == "118"
+    assert await bobs_meeting(env) is not None  # one copy (bobs_meeting checks)
+
+
+@pytest.mark.parametrize("version", ["12.1", "14.1", "16.1"])
+async def test_bobs_phone_syncs_the_request_with_its_meeting_fields(env, version):
+    await run(await env.client(), "SendMail", send_mail(meeting_mail("REQUEST")))
+    bob = await env.client("bob@contoso.com", device_id=f"BOB{version}")
+    bob.version = version
+    inbox = await env.folder_id("bob@contoso.com", FolderType.INBOX)
+    await bob.sync(inbox)
+    added = []
+    while True:
+        answer = await bob.sync(inbox, window=100)
+        added += answer.findall(".//{AirSync:}Add")
+        if child(answer, "AirSync:MoreAvailable") is None:
+            break
+    (request,) = [a for a in added if a.findtext(".//{Email:}Subject") == "Planning"]
+    assert request.findtext(".//{Email:}MessageClass") == "IPM.Schedule.Meeting.Request"
+    meeting = request.find(".//{Email:}MeetingRequest")
+    assert meeting.findtext("{Email:}StartTime") == "2026-12-10T14:00:00.000Z"
+    assert meeting.findtext("{Email:}GlobalObjId")
+    assert (meeting.find("{Email2:}MeetingMessageType") is not None) == (version != "12.1")
