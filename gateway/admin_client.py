@@ -29,7 +29,13 @@ class AdminClient:
         self.token = token
         self.timeout = timeout
 
-    # --- the setting ------------------------------------------------------------------
+    # --- tenants and their setting ------------------------------------------------------
+    def tenants(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/tenants")
+
+    def add_tenant(self, domain: str, **setting: Any) -> dict[str, Any]:
+        return self._call("POST", "/tenants", {"domain": domain, **setting})
+
     def mobile_access(self, tenant: str) -> dict[str, Any]:
         return self._call("GET", f"/tenants/{_quote(tenant)}/mobile-access")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import typer
 
 from gateway import cli_trace  # noqa: F401  (adds `devices trace` to the devices group)
-from gateway.cli_admin import clock_app, devices_app, mail_app, policy_app
+from gateway.cli_admin import clock_app, devices_app, mail_app, policy_app, tenants_app
 from gateway.cli_db import db_app, seed_command
 from gateway.cli_emulate import emulate_command, load_command
 from gateway.cli_faults import faults_app
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db", help="Database schema commands.")
 app.add_typer(wbxml_app, name="wbxml", help="Convert EAS bodies between WBXML and XML.")
 app.add_typer(policy_app, name="policy", help="The tenant's mobile email access setting.")
+app.add_typer(tenants_app, name="tenants", help="Tenants (mail domains) and their setting.")
 app.add_typer(clock_app, name="clock", help="The gateway clock (policy time).")
 app.add_typer(devices_app, name="devices", help="Devices, their access state and choices.")
 app.add_typer(mail_app, name="mail", help="Put mail into mailboxes.")

@@ -1,9 +1,9 @@
-"""The admin commands of the CLI (SPEC §8): ``easgate policy``, ``clock``, ``devices`` and
-``mail``. Each talks to a running server's admin API (`gateway.admin_client`): ``--url``
+"""The admin commands of the CLI (SPEC §8): ``easgate policy``, ``tenants``, ``clock``,
+``devices`` and ``mail``. Each talks to a running server's admin API (`gateway.admin_client`): ``--url``
 (default http://127.0.0.1:8080) and ``--token`` or ``EASGATE_ADMIN_TOKEN``. Answers are
 printed as rich tables; a refusal prints the server's reason and exits 1.
 
-gateway/cli.py mounts the four groups with ``app.add_typer``.
+gateway/cli.py mounts the groups with ``app.add_typer``.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from rich.table import Table
 from gateway.admin_client import DEFAULT_URL, AdminApiError, AdminClient
 
 policy_app = typer.Typer(help="The tenant's mobile email access setting.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants (mail domains) and their setting.", no_args_is_help=True)
 clock_app = typer.Typer(help="The gateway clock (policy time).", no_args_is_help=True)
 devices_app = typer.Typer(help="Devices, their access state and choices.", no_args_is_help=True)
 mail_app = typer.Typer(help="Put mail into mailboxes.", no_args_is_help=True)
@@ -86,6 +87,28 @@ def policy_set(
     if quarantine is not None:
         change["quarantine_s"] = int(parse_duration(quarantine))
     _print_setting(tenant, _run(lambda: _client(url, token).set_mobile_access(tenant, **change)))
+
+
+# --- tenants ------------------------------------------------------------------------------
+@tenants_app.command("list")
+def tenants_list(url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """List the tenants with their mobile email access mode."""
+    table = Table("domain", "mode", "available", "enabled at")
+    for tenant in _run(lambda: _client(url, token).tenants()):
+        table.add_row(tenant["domain"], tenant["mode"], "yes" if tenant["available"] else "no",
+                      tenant["enabled_at"] or "—")
+    _console().print(table)
+
+
+@tenants_app.command("add")
+def tenants_add(
+    domain: Annotated[str, typer.Argument(help="The tenant's mail domain, e.g. fabrikam.com.")],
+    mode: Annotated[str, typer.Option("--mode", help=f"One of: {', '.join(MODES)}.")] = "off",
+    url: UrlOption = DEFAULT_URL, token: TokenOption = None,
+) -> None:
+    """Add a tenant, with its setting, before any of its users signs in."""
+    added = _run(lambda: _client(url, token).add_tenant(domain, mode=mode))
+    _print_setting(added["domain"], added)
 
 
 def _print_setting(tenant: str, setting: dict[str, Any]) -> None:

@@ -246,6 +246,15 @@ class AccessService:
             await self.reevaluate(tenant.domain, "setting")
         return tenant
 
+    async def add_tenant(self, domain: str, mode: str | None = None, *,
+                         rollout_window_s: int | None = None,
+                         quarantine_s: int | None = None) -> Tenant:
+        """A new tenant with its setting, checked before anything is written. It has no
+        device yet, so there is nothing to re-evaluate."""
+        blank = Tenant(domain=domain)
+        changes = _setting_changes(blank, mode, rollout_window_s, quarantine_s, self.clock.now())
+        return await self.store.put_tenant(dataclasses.replace(blank, **changes))
+
     async def _mark_preexisting(self, tenant: Tenant) -> None:
         """Every device there when a prompting mode is turned on is 'previously configured'."""
         for device in await self.store.list_devices(tenant=tenant.domain):

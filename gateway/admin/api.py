@@ -1,5 +1,6 @@
-"""The admin REST API under ``/admin/api/v1`` (SPEC §8): the mobile email access setting,
-the EAC device access side, the clock, the devices and their choices and audit rows.
+"""The admin REST API under ``/admin/api/v1`` (SPEC §8): the tenants and their mobile email
+access setting, the EAC device access side, the clock, the devices and their choices and
+audit rows.
 
 Handlers only translate JSON into a call on the access service, the clock or the store and
 the outcome into JSON; `gateway.admin.jsonapi` checks the token and maps every refusal to
@@ -7,6 +8,7 @@ the outcome into JSON; `gateway.admin.jsonapi` checks the token and maps every r
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -33,11 +35,15 @@ DEVICE_STATES = ("allowed", "pending", "quarantined", "blocked", "wipe-pending",
 ACCESS_LEVELS = ("allow", "block", "quarantine")
 RULE_FIELDS = ("UserAgent", "DeviceType", "DeviceModel", "DeviceOS")
 MAX_RULES = 500
+# A mail domain: dot-separated labels of letters, digits and inner hyphens.
+DOMAIN_PATTERN = re.compile(r"(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
 def setup_api(app: web.Application) -> None:
     r = app.router
     r.add_get(f"{V1}/openapi.json", openapi)
+    r.add_get(f"{V1}/tenants", list_tenants)
+    r.add_post(f"{V1}/tenants", post_tenant)
     r.add_get(f"{V1}/tenants/{{domain}}/mobile-access", get_mobile_access)
     r.add_put(f"{V1}/tenants/{{domain}}/mobile-access", put_mobile_access)
     r.add_get(f"{V1}/tenants/{{domain}}/device-access", get_device_access)
@@ -69,6 +75,36 @@ def mobile_access_json(tenant: Tenant) -> dict[str, Any]:
         "quarantine_s": tenant.quarantine_s, "available": reason is None,
         "unavailable_reason": reason, "enabled_at": iso(tenant.enabled_at),
     }
+
+
+def tenant_json(tenant: Tenant) -> dict[str, Any]:
+    return {"domain": tenant.domain, **mobile_access_json(tenant)}
+
+
+async def list_tenants(request: web.Request) -> web.Response:
+    return ok([tenant_json(t) for t in await _services(request).store.list_tenants()])
+
+
+async def post_tenant(request: web.Request) -> web.Response:
+    """A new tenant, with its setting when one is given: an operator can set the mode before
+    any of its users signs in (in proxy mode a tenant is otherwise made at its first login,
+    with mode off)."""
+    body = await json_object(request, {"domain", "mode", "rollout_window_s", "quarantine_s"},
+                             required={"domain"})
+    domain = (string(body, "domain", max_len=253) or "").strip().lower()
+    if not DOMAIN_PATTERN.fullmatch(domain):
+        raise ApiError(422, "invalid-field", "domain must be a mail domain, e.g. fabrikam.com")
+    services = _services(request)
+    try:
+        await services.store.get_tenant(domain)
+        raise ApiError(409, "tenant-exists", f"tenant {domain} exists")
+    except NotFound:
+        pass
+    tenant = await services.access.add_tenant(
+        domain, string(body, "mode", choices=MODES),
+        rollout_window_s=integer(body, "rollout_window_s"),
+        quarantine_s=integer(body, "quarantine_s"))
+    return ok(tenant_json(tenant), status=201)
 
 
 async def _tenant(request: web.Request) -> Tenant:

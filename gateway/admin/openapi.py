@@ -58,21 +58,27 @@ def _answer(properties: dict[str, Any]) -> dict[str, Any]:
     return _object(properties, list(properties), closed=False)
 
 
+MOBILE_ACCESS = {
+    "mode": _string(enum=MODES),
+    "rollout_window_s": {"type": "integer"},
+    "quarantine_s": {"type": "integer"},
+    "available": {"type": "boolean"},
+    "unavailable_reason": _nullable(_string()),
+    "enabled_at": _time(nullable=True),
+}
+MOBILE_ACCESS_CHANGE = {
+    "mode": _string(enum=MODES),
+    "rollout_window_s": {"type": "integer", "minimum": 0, "maximum": 2592000},
+    "quarantine_s": {"type": "integer", "minimum": 60, "maximum": 2592000},
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": _answer({"error": _string(), "detail": _string()}),
-    "MobileAccess": _answer({
-        "mode": _string(enum=MODES),
-        "rollout_window_s": {"type": "integer"},
-        "quarantine_s": {"type": "integer"},
-        "available": {"type": "boolean"},
-        "unavailable_reason": _nullable(_string()),
-        "enabled_at": _time(nullable=True),
-    }),
-    "MobileAccessChange": _object({
-        "mode": _string(enum=MODES),
-        "rollout_window_s": {"type": "integer", "minimum": 0, "maximum": 2592000},
-        "quarantine_s": {"type": "integer", "minimum": 60, "maximum": 2592000},
-    }),
+    "MobileAccess": _answer(MOBILE_ACCESS),
+    "Tenant": _answer({"domain": _string(), **MOBILE_ACCESS}),
+    "NewTenant": _object({"domain": _string(maxLength=253), **MOBILE_ACCESS_CHANGE},
+                         ["domain"]),
+    "MobileAccessChange": _object(MOBILE_ACCESS_CHANGE),
     "DeviceRule": _object({
         "id": {"type": "integer"},
         "field": _string(enum=RULE_FIELDS),
@@ -265,6 +271,11 @@ DEVICE_FILTERS = (
 PATHS: dict[str, dict[str, Any]] = {
     "/openapi.json": {
         "get": _op("This document.", {"type": "object"}),
+    },
+    "/tenants": {
+        "get": _op("Every tenant, with its mobile email access setting.", _list_of("Tenant")),
+        "post": _op("Add a tenant (mode off unless one is given); 409 when it exists.",
+                    _ref("Tenant"), body="NewTenant", status="201"),
     },
     "/tenants/{domain}/mobile-access": {
         "get": _op("The mobile email access setting (SPEC §2).", _ref("MobileAccess"),

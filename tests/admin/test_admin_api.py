@@ -269,3 +269,39 @@ async def test_admin_routes_do_not_leak_tracebacks(live_server: Any) -> None:
         assert response.status == 400
         assert "Traceback" not in await response.text()
     assert aiohttp  # the client library the server is checked with
+
+
+# --- tenants --------------------------------------------------------------------------------
+async def test_a_tenant_is_added_with_its_setting_then_its_users(live_server: Any) -> None:
+    status, tenant, _ = await call(live_server, "POST", "/tenants",
+                                   json={"domain": "Northwind.example", "mode": "outlook-only"})
+    assert status == 201
+    assert (tenant["domain"], tenant["mode"], tenant["available"]) == (
+        "northwind.example", "outlook-only", True)
+    status, body, _ = await call(live_server, "POST", "/tenants",
+                                 json={"domain": "northwind.example"})
+    assert (status, body["error"]) == (409, "tenant-exists")
+    status, tenants, _ = await call(live_server, "GET", "/tenants")
+    assert {t["domain"] for t in tenants} >= {"contoso.com", "northwind.example"}
+    status, _, _ = await call(live_server, "POST", "/users", json={
+        "address": "erin@northwind.example", "password": "erin-pass"})
+    assert status == 201
+    from protocol.xml import E
+    answer = await live_server.eas("FolderSync", E("FolderHierarchy:FolderSync",
+                                                   E("FolderHierarchy:SyncKey", "0")),
+                                   user="erin@northwind.example", password="erin-pass",
+                                   device_id="ERINPHONE", provision=False)
+    assert (answer.status, answer.eas_status) == (200, 129)  # an iPhone, under outlook-only
+
+
+@pytest.mark.parametrize("body", [{}, {"domain": ""}, {"domain": "no-dot"},
+                                  {"domain": "bad domain.com"}, {"domain": "x@y.com"},
+                                  {"domain": "ok.example", "mode": "sometimes"},
+                                  {"domain": "ok.example", "colour": "blue"},
+                                  {"domain": "ok.example", "quarantine_s": 5}])
+async def test_a_tenant_that_cannot_be_made_is_4xx_and_nothing_is_made(
+        live_server: Any, body: dict) -> None:
+    status, answer, _ = await call(live_server, "POST", "/tenants", json=body)
+    assert status in (400, 422) and set(answer) == {"error", "detail"}
+    status, tenants, _ = await call(live_server, "GET", "/tenants")
+    assert "ok.example" not in {t["domain"] for t in tenants}

@@ -1,4 +1,4 @@
-"""`easgate policy|clock|devices|mail` against the live server's admin API. The CLI is
+"""`easgate policy|tenants|clock|devices|mail` against the live server's admin API. The CLI is
 synchronous; it runs in a thread while the server keeps serving in the test's loop."""
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ async def test_policy_show_and_set(live_server: Any) -> None:
     assert (await live_server.store.get_tenant("contoso.com")).mode == "recommend-all"
     code, out = await easgate(live_server, "policy", "set", "sometimes")
     assert code == 2 and "unknown mode" in out
+
+
+async def test_tenants_add_and_list(live_server: Any) -> None:
+    code, out = await easgate(live_server, "tenants", "add", "litware.example", "--mode",
+                              "prompt-new-once")
+    assert code == 0 and "prompt-new-once" in out
+    assert (await live_server.store.get_tenant("litware.example")).mode == "prompt-new-once"
+    code, out = await easgate(live_server, "tenants", "list")
+    assert code == 0 and "contoso.com" in out and "litware.example" in out
+    code, out = await easgate(live_server, "tenants", "add", "litware.example")
+    assert code == 1 and "exists" in out
 
 
 async def test_clock_show_advance_set(live_server: Any) -> None:

@@ -233,3 +233,18 @@ async def test_autodiscover_points_at_the_proxy_once_the_upstream_accepts(
                                                                   else None)
                 body = await answer.text()
         assert f"<Url>{proxy.http_url}/Microsoft-Server-ActiveSync</Url>" in body
+
+
+async def test_a_tenant_set_up_before_its_first_login_is_enforced_at_once(
+        fake_upstream: Any, start_proxy: Any) -> None:
+    """The operator adds fabrikam.com as outlook-only before any of its users signed in:
+    the first iPhone of its first user is blocked and never reaches the upstream."""
+    async with start_proxy(fake_upstream.url) as proxy:
+        status, tenant = await proxy.admin("POST", "/tenants", {"domain": "fabrikam.com",
+                                                                "mode": "outlook-only"})
+        assert (status, tenant["mode"]) == (201, "outlook-only")
+        answer = await proxy.eas("FolderSync", FOLDER_SYNC, provision=False,
+                                 user="dave@fabrikam.com", **IPHONE)
+        assert (answer.status, answer.eas_status) == (200, 129)
+        assert fake_upstream.posts == []
+        assert (await proxy.store.get_tenant("fabrikam.com")).mode == "outlook-only"
