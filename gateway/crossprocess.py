@@ -8,7 +8,8 @@ the deployment's channel and also sends this process's news with NOTIFY.
 - a committed change to a folder (the store's change listener): ``c``, user, position, folder;
 - a user's access state changed (``PushHub.wake_user``): ``w``, user;
 - the clock row changed (SPEC §6: one clock for all processes): ``k``;
-- a tenant changed (each process remembers its tenants, store/sql.py): ``t``.
+- a tenant changed (each process remembers its tenants, store/sql.py): ``t``;
+- the fault injection rules changed (each process keeps them indexed, gateway/faults): ``f``.
 
 Payloads are a few bytes of text with the sender's origin tag, so a process skips its own
 news (it already delivered it locally). Notifications are sent after the change committed,
@@ -40,6 +41,7 @@ from store.api import Store, StoreError
 if TYPE_CHECKING:
     from gateway.access import AccessService
     from gateway.clock import Clock
+    from gateway.faults.engine import FaultEngine
     from gateway.leader import Leader
 
 log = logging.getLogger("easgate.crossprocess")
@@ -105,10 +107,14 @@ def tenant_message(origin: str) -> str:
     return f"t|{origin}"
 
 
+def faults_message(origin: str) -> str:
+    return f"f|{origin}"
+
+
 @dataclass(frozen=True)
 class Message:
     kind: str  # "c" change, "w" wake a user, "e" end a device's held requests, "k" clock,
-    #            "t" a tenant changed
+    #            "t" a tenant changed, "f" the fault rules changed
     origin: str
     user_id: int = 0
     position: int = 0
@@ -126,7 +132,7 @@ def parse_message(payload: str) -> Message | None:
             return Message("w", parts[1], int(parts[2]))
         if parts[0] == "e" and len(parts) == 4:
             return Message("e", parts[1], int(parts[2]), holder=int(parts[3]))
-        if parts[0] in ("k", "t") and len(parts) == 2:
+        if parts[0] in ("k", "t", "f") and len(parts) == 2:
             return Message(parts[0], parts[1])
     except ValueError:
         return None
@@ -301,6 +307,7 @@ class Coordination:
         self._clock: Clock | None = None
         self._access: AccessService | None = None
         self._reloads: set[asyncio.Task[None]] = set()
+        self._faults: FaultEngine | None = None
 
     @classmethod
     async def open(cls, store: Store) -> Coordination | None:
@@ -331,6 +338,11 @@ class Coordination:
                 raise StoreError(f"cannot open the cross-process connection: {exc}") from None
             raise
 
+    def share_fault_rules(self, engine: FaultEngine) -> None:
+        """This process's rule changes are told to the others, and theirs re-read here."""
+        self._faults = engine
+        engine.on_change = lambda: self.bridge.send(faults_message(self.bridge.origin))
+
     async def close(self) -> None:
         if self.leader is not None:
             await self.leader.stop()
@@ -344,6 +356,10 @@ class Coordination:
             return
         if message.kind == "t":
             self._forget_tenants()
+            return
+        if message.kind == "f":
+            if self._faults is not None:
+                self._faults.changed_elsewhere()
             return
         self.pushhub.deliver(message)
         if message.kind == "w" and self._access is not None:
@@ -371,5 +387,7 @@ class Coordination:
 
     async def _on_reconnect(self) -> None:
         self._forget_tenants()  # a tenant change may have been told while we were away
+        if self._faults is not None:
+            self._faults.changed_elsewhere()
         self.pushhub.wake_everyone()
         await self._clock_changed()

@@ -40,8 +40,13 @@ def setup_faults(app: web.Application) -> None:
 
 
 async def _engine(app: web.Application) -> AsyncIterator[None]:
+    from gateway.app import COORDINATION  # the app module mounts this one
+
     engine = FaultEngine(app[SERVICES].store)
     await engine.load()
+    coordination = app.get(COORDINATION)
+    if coordination is not None:
+        coordination.share_fault_rules(engine)
     app[FAULTS] = engine
     try:
         yield

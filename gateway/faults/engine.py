@@ -3,8 +3,12 @@
 The rules live in the store (they survive a restart and every worker sees them); the engine
 keeps the active ones in memory, indexed by their match fields with a wildcard for each, so
 a request costs sixteen dictionary look-ups however many rules there are. Rules changed through
-this engine take effect at once; rules changed by another process are picked up within
-``refresh_s`` (re-read in the background, never on a request's path).
+this engine take effect at once. Processes sharing a database tell each other: a change here
+calls ``on_change`` (the cross-process bridge sends it on), and ``changed_elsewhere`` re-reads
+the rules in the background, never on a request's path. A rule another process retired is
+dropped when it is next consulted here (the store says so). As a safety net against a lost
+notice, the rules are also re-read every ``refresh_s`` — not every second: reading a thousand
+rules costs tens of milliseconds of the loop.
 
 Firing: rules are consulted oldest first; each one whose match fields and time window fit
 counts the request in the store (``seen``), and fires when the request is past its first
@@ -20,7 +24,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,7 +33,7 @@ from store.types import FaultRule
 
 log = logging.getLogger("easgate.faults")
 
-REFRESH_S = 1.0
+REFRESH_S = 60.0
 _ANY = None
 
 
@@ -120,6 +124,7 @@ class FaultEngine:
     def __init__(self, store: Store, *, refresh_s: float = REFRESH_S) -> None:
         self.store = store
         self.refresh_s = refresh_s
+        self.on_change: Callable[[], None] | None = None  # other processes are told here
         self._index = RuleIndex()
         self._loaded_at = float("-inf")
         self._reloading: asyncio.Task[None] | None = None
@@ -133,13 +138,23 @@ class FaultEngine:
     async def add(self, rule: FaultRule) -> FaultRule:
         added = await self.store.add_fault_rule(rule)
         self._index = self._index.with_rule(added)
+        self._tell_others()
         return added
 
     async def delete(self, rule_id: int | None = None) -> int:
         """One rule (NotFound when absent), or all of them."""
         removed = await self.store.delete_fault_rules(rule_id)
         await self.load()
+        self._tell_others()
         return removed
+
+    def changed_elsewhere(self) -> None:
+        """Another process changed the rules: re-read them soon, in the background."""
+        self._refresh_soon()
+
+    def _tell_others(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     async def stop(self) -> None:
         if self._reloading is not None:
