@@ -9,7 +9,10 @@ the calendar item itself. The answer updates the calendar as Exchange does:
   becomes a deleted exception);
 - a meeting request mail that was answered moves to Deleted Items;
 - when the organizer is a mailbox of this gateway, the attendee's status in the organizer's
-  event follows (3 accepted, 2 tentative, 4 declined).
+  event follows (3 accepted, 2 tentative, 4 declined);
+- on 16.0 and later, ``SendResponse`` has the server send the reply mail to the organizer
+  (with its optional body), through the same delivery as SendMail; earlier clients send it
+  themselves.
 Status 2 for a request that names nothing this device may see, or no meeting.
 """
 from __future__ import annotations
@@ -19,10 +22,13 @@ from typing import Any
 from lxml import etree
 
 from gateway.commands.base import CommandContext, CommandResult
+from gateway.content.delivery import submit
 from gateway.content.mail import eas_date, parse_eas_date, uid_from_global_object_id
+from gateway.content.meetings import reply_message
 from gateway.errors import CommandFailure
 from protocol.status import MeetingResponseStatus as Status
-from protocol.xml import E, children, sub, text
+from protocol.versions import at_least
+from protocol.xml import E, child, children, sub, text
 from store.api import NotFound
 from store.types import FolderType, Item, NewItem
 
@@ -30,6 +36,7 @@ ACCEPT, TENTATIVE, DECLINE = 1, 2, 3
 RESPONSE_TYPE = {ACCEPT: 3, TENTATIVE: 2, DECLINE: 4}  # MS-ASCAL ResponseType
 BUSY_STATUS = {ACCEPT: 2, TENTATIVE: 1}
 ATTENDEE_STATUS = {ACCEPT: 3, TENTATIVE: 2, DECLINE: 4}
+PARTSTAT = {ACCEPT: "ACCEPTED", TENTATIVE: "TENTATIVE", DECLINE: "DECLINED"}
 MEETING_RECEIVED = 3  # MeetingStatus of an attendee's copy
 
 
@@ -59,7 +66,10 @@ async def _respond(ctx: CommandContext, request: etree._Element) -> etree._Eleme
         return result
     instance = text(request, "MeetingResponse:InstanceId") or text(request,
                                                                     "AirSyncBase:InstanceId")
-    calendar_id = await answer_meeting(ctx, source, response, instance)
+    event, calendar_id = await answer_meeting(ctx, source, response, instance)
+    send = child(request, "MeetingResponse:SendResponse")
+    if send is not None and at_least(ctx.request.protocol_version, "16.0"):
+        await _send_response(ctx, event, response, instance, send)
     sub(result, "MeetingResponse:Status", Status.SUCCESS)
     if calendar_id is not None:
         sub(result, "MeetingResponse:CalendarId", calendar_id)
@@ -71,8 +81,9 @@ def _is_meeting(item: Item) -> bool:
 
 
 async def answer_meeting(ctx: CommandContext, source: Item, response: int,
-                         instance: str | None) -> str | None:
-    """Apply the response; the attendee's calendar item id when it stays in the calendar."""
+                         instance: str | None) -> tuple[Item, str | None]:
+    """Apply the response; the attendee's meeting (as it was) and its calendar item id when
+    it stays in the calendar."""
     store, user_id = ctx.services.store, ctx.user.id
     event = source if source.item_class == "Calendar" else await _event_for_request(ctx, source)
     calendar_id: str | None = None
@@ -90,7 +101,22 @@ async def answer_meeting(ctx: CommandContext, source: Item, response: int,
         if deleted is not None:
             await store.move_item(user_id, source.server_id, deleted.id)
     await _tell_organizer(ctx, event, response)
-    return calendar_id
+    return event, calendar_id
+
+
+async def _send_response(ctx: CommandContext, event: Item, response: int,
+                         instance: str | None, send: etree._Element) -> None:
+    """The reply mail to the organizer (none when the meeting names no organizer, or the
+    user organizes it); a copy stays in Sent Items, as Exchange keeps it."""
+    organizer = str(event.data.get("OrganizerEmail") or "")
+    if not organizer or organizer.lower() == ctx.user.address.lower():
+        return
+    body = child(send, "AirSyncBase:Body")
+    note = text(body, "AirSyncBase:Data", "") if body is not None else ""
+    mime = reply_message(ctx.user.address, ctx.user.display_name, event.data,
+                         PARTSTAT[response], note or "", ctx.services.clock.now(), instance)
+    await submit(ctx.services.store, ctx.user, mime, now=ctx.services.clock.now(),
+                 save_in_sent=True)
 
 
 def _answered(ctx: CommandContext, response: int) -> dict[str, Any]:

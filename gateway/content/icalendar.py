@@ -85,6 +85,32 @@ class Calendar:
     events: tuple[Event, ...]
 
 
+# --- writing -----------------------------------------------------------------------------------
+def escape(value: str) -> str:
+    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n"))
+
+
+def fold(line: str) -> str:
+    """A content line cut into lines of at most 75 octets (RFC 5545 3.1), never inside a
+    UTF-8 character."""
+    parts, current = [], ""
+    for char in line:
+        if len((current + char).encode("utf-8")) > (75 if not parts else 74):
+            parts.append(current)
+            current = ""
+        current += char
+    parts.append(current)
+    return "\r\n ".join(parts)
+
+
+def write_calendar(method: str, event_lines: list[str]) -> str:
+    """A VCALENDAR with one VEVENT made of ``event_lines`` (``NAME;PARAMS:value``)."""
+    lines = ["BEGIN:VCALENDAR", "PRODID:-//easgate//EN", "VERSION:2.0", f"METHOD:{method}",
+             "BEGIN:VEVENT", *event_lines, "END:VEVENT", "END:VCALENDAR"]
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
 # --- content lines -------------------------------------------------------------------------
 def content_lines(text: str) -> list[Property]:
     """Unfold and split ``NAME;PARAM=V:value`` lines."""

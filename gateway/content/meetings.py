@@ -13,6 +13,9 @@ part with an iTIP method (RFC 5546). Exchange does not deliver that as a plain m
 - REPLY: ``IPM.Schedule.Meeting.Resp.Pos/Tent/Neg`` to the organizer, whose meeting records
   the attendee's answer.
 
+On EAS 16.0 and later a MeetingResponse with SendResponse asks the server to send that reply
+itself: `reply_message` writes it.
+
 This module turns the parsed calendar into those mail fields and calendar changes; the
 delivery (gateway/content/delivery.py) applies them.
 """
@@ -21,7 +24,9 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Any
 
 from gateway.content import icalendar
@@ -33,6 +38,7 @@ from store.types import NewItem
 MEETING_RECEIVED, MEETING_CANCELED_RECEIVED = 3, 7
 RESPONSE_TENTATIVE, RESPONSE_NONE = 2, 5
 INITIAL_REQUEST, FULL_UPDATE = 1, 2  # Email2:MeetingMessageType
+REPLY_WORDS = {"ACCEPTED": "Accepted", "TENTATIVE": "Tentative", "DECLINED": "Declined"}
 REPLY_CLASS = {"ACCEPTED": "IPM.Schedule.Meeting.Resp.Pos",
                "TENTATIVE": "IPM.Schedule.Meeting.Resp.Tent",
                "DECLINED": "IPM.Schedule.Meeting.Resp.Neg"}
@@ -145,6 +151,33 @@ def with_reply(existing: dict[str, Any], event: Event) -> dict[str, Any] | None:
             attendee["AttendeeStatus"] = status
             changed = True
     return {"Attendees": attendees} if changed else None
+
+
+def reply_message(attendee: str, attendee_name: str, meeting: dict[str, Any], partstat: str,
+                  note: str, now: datetime, instance: str | None = None) -> bytes:
+    """The reply an attendee's answer sends to the organizer: a mail with a text/calendar
+    REPLY part naming the attendee's PARTSTAT (ACCEPTED, TENTATIVE or DECLINED) for the
+    meeting (a calendar item's fields; ``instance`` the occurrence answered, if one)."""
+    subject = str(meeting.get("Subject", ""))
+    organizer = str(meeting.get("OrganizerEmail", ""))
+    lines = [f"UID:{icalendar.escape(str(meeting.get('UID', '')))}",
+             f"DTSTAMP:{_compact(now)}",
+             f"DTSTART:{meeting.get('StartTime', '')}", f"DTEND:{meeting.get('EndTime', '')}",
+             f"SUMMARY:{icalendar.escape(subject)}",
+             f"ORGANIZER:mailto:{organizer}",
+             f'ATTENDEE;PARTSTAT={partstat};CN="{attendee_name}":mailto:{attendee}']
+    if instance:
+        lines.append(f"RECURRENCE-ID:{instance}")
+    message = EmailMessage(policy=policy.default)
+    message["From"] = f'"{attendee_name}" <{attendee}>'
+    message["To"] = organizer
+    message["Subject"] = f"{REPLY_WORDS[partstat]}: {subject}"
+    message["Date"] = format_datetime(now)
+    message.set_content(note or f"{attendee_name} has {REPLY_WORDS[partstat].lower()} "
+                                 "this meeting.")
+    message.add_alternative(icalendar.write_calendar("REPLY", lines), subtype="calendar",
+                            params={"method": "REPLY"})
+    return message.as_bytes(policy=policy.default.clone(linesep="\r\n"))
 
 
 def _instance_type(event: Event) -> int:

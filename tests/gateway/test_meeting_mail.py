@@ -169,3 +169,37 @@ async def test_bobs_phone_syncs_the_request_with_its_meeting_fields(env, version
     assert meeting.findtext("{Email:}StartTime") == "2026-12-10T14:00:00.000Z"
     assert meeting.findtext("{Email:}GlobalObjId")
     assert (meeting.find("{Email2:}MeetingMessageType") is not None) == (version != "12.1")
+
+
+@pytest.mark.parametrize(("version", "sent"), [("16.1", True), ("14.1", False)])
+async def test_send_response_has_the_server_mail_the_reply_on_16(env, version, sent):
+    """EAS 16.0+: MeetingResponse's SendResponse makes the server send the reply (before
+    16.0 the client sends it with SendMail, so the element is not honoured there)."""
+    organizer_copy = await organizer_event(env)
+    await run(await env.client(), "SendMail", send_mail(meeting_mail("REQUEST")))
+    (request,) = [m for m in await items_in(env, "bob@contoso.com", FolderType.INBOX)
+                  if m.data.get("Subject") == "Planning"]
+    bob = await env.client("bob@contoso.com", device_id=f"BOB{version}")
+    bob.version = version
+    inbox = await env.folder_id("bob@contoso.com", FolderType.INBOX)
+    answer = await run(bob, "MeetingResponse", E(
+        "MeetingResponse:MeetingResponse", E(
+            "MeetingResponse:Request", E("MeetingResponse:UserResponse", 2),
+            E("MeetingResponse:CollectionId", inbox),
+            E("MeetingResponse:RequestId", request.server_id),
+            E("MeetingResponse:SendResponse", E("AirSyncBase:Body",
+                                                E("AirSyncBase:Type", 1),
+                                                E("AirSyncBase:Data", "Might be late."))))))
+    assert text(child(answer.document, "MeetingResponse:Result"),
+                "MeetingResponse:Status") == "1"
+    replies = [m for m in await items_in(env, "alice@contoso.com", FolderType.INBOX)
+               if m.data.get("Subject") == "Tentative: Planning"]
+    kept = [m for m in await items_in(env, "bob@contoso.com", FolderType.SENT_ITEMS)
+            if m.data.get("Subject") == "Tentative: Planning"]
+    assert (len(replies), len(kept)) == ((1, 1) if sent else (0, 0))
+    if sent:
+        assert replies[0].data["MessageClass"] == "IPM.Schedule.Meeting.Resp.Tent"
+        assert "Might be late." in replies[0].body_text
+    alice = await env.store.get_user("alice@contoso.com")
+    mine = await env.store.get_item(alice.id, organizer_copy)
+    assert mine.data["Attendees"][0]["AttendeeStatus"] == 2  # told either way
