@@ -43,7 +43,7 @@ from lxml import etree
 
 from gateway import commands, faults, limits, proxy
 from gateway.access import ClientIdentity
-from gateway.commands.base import CommandContext, CommandResult
+from gateway.commands.base import CommandContext, CommandResult, Held
 from gateway.config import Config
 from gateway.deviceinfo import find_device_information, read_device_information
 from gateway.errors import (
@@ -102,7 +102,7 @@ async def activesync(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     hung_up: BaseException | None = None
     try:
-        response = await _serve(request, services, exchange)
+        response = await _answer(request, services, exchange)
     except Refusal as refusal:
         response = refusal.response
         exchange.response_document = refusal.document
@@ -134,7 +134,27 @@ async def activesync(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _serve(request: web.Request, services: Services, exchange: Exchange) -> web.StreamResponse:
+async def _answer(request: web.Request, services: Services, exchange: Exchange
+                  ) -> web.StreamResponse:
+    """The answer; for a held request, the wait for it begins only once `_serve` has
+    returned, so that the request's body, document and records it held are let go of."""
+    outcome = await _serve(request, services, exchange)
+    if isinstance(outcome, Held):
+        # While it waits the exchange keeps the request as the WBXML it came in (a few
+        # dozen bytes), not its tree (a KiB and a half of libxml2 memory): the observers
+        # get the document decoded again once the answer is known.
+        decoded, exchange.request_document = exchange.request_document is not None, None
+        try:
+            result = await _after_wait(outcome, exchange)
+        finally:  # answered, or the client hung up: either way it is recorded
+            if decoded:
+                exchange.request_document = wbxml.decode(exchange.request_body)
+        outcome = _command_response(exchange, result)
+    return outcome
+
+
+async def _serve(request: web.Request, services: Services, exchange: Exchange
+                 ) -> web.StreamResponse | Held:
     user = await _authenticate(request, services)
     exchange.user_address = user.address
     if request.method == "OPTIONS":
@@ -162,6 +182,12 @@ async def _serve(request: web.Request, services: Services, exchange: Exchange) -
         return passed
     _check_provisioning(eas, device)
     result = await _run(eas, document, body, user, device, services)
+    if isinstance(result, Held):
+        return result
+    return _command_response(exchange, result)
+
+
+def _command_response(exchange: Exchange, result: CommandResult) -> web.Response:
     exchange.notes.update(result.trace_note)
     exchange.response_document = result.document
     exchange.eas_status = _top_status(result.document)
@@ -230,10 +256,17 @@ def _decode(eas: EASRequest, request: web.Request, body: bytes) -> etree._Elemen
 
 
 def _is_wbxml(eas: EASRequest, request: web.Request) -> bool:
-    if request.content_type.lower() == "message/rfc822":
+    if _media_type(request) == "message/rfc822":
         return False
     return not (eas.command in _MIME_BODY_COMMANDS
                 and not versions.at_least(eas.protocol_version, "14.0"))
+
+
+def _media_type(request: web.Request) -> str:
+    """The Content-Type without its parameters, read from the header rather than through
+    ``request.content_type``, whose parse aiohttp keeps on the request (most of a KiB, for
+    as long as a Ping is held)."""
+    return request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
 
 
 def _identity(eas: EASRequest, document: etree._Element | None) -> ClientIdentity:
@@ -267,17 +300,29 @@ def _check_provisioning(eas: EASRequest, device: Device) -> None:
 
 
 async def _run(eas: EASRequest, document: etree._Element | None, body: bytes, user: User,
-               device: Device, services: Services) -> CommandResult:
+               device: Device, services: Services) -> CommandResult | Held:
     mailbox = await MailboxView.load(services, user, device)
     context = CommandContext(request=eas, document=document, user=user, device=device,
                              services=services, mailbox=mailbox, body=body)
     try:
         return await commands.handler(eas.command)(context)
     except CommandFailure as failure:
-        answer = failure_answer(eas.command, failure.status, eas.protocol_version,
-                                http_status=failure.http_status)
-        return CommandResult(document=answer.document, http_status=answer.http_status,
-                             trace_note={"failure": failure.reason} if failure.reason else {})
+        return _failure_result(eas.command, eas.protocol_version, failure)
+
+
+async def _after_wait(held: Held, exchange: Exchange) -> CommandResult:
+    """The held command's answer, a failure answered as `_run` answers it."""
+    try:
+        return await held.answer
+    except CommandFailure as failure:
+        assert exchange.command is not None and exchange.protocol_version is not None
+        return _failure_result(exchange.command, exchange.protocol_version, failure)
+
+
+def _failure_result(command: str, version: str, failure: CommandFailure) -> CommandResult:
+    answer = failure_answer(command, failure.status, version, http_status=failure.http_status)
+    return CommandResult(document=answer.document, http_status=answer.http_status,
+                         trace_note={"failure": failure.reason} if failure.reason else {})
 
 
 # --- answers -------------------------------------------------------------------------------

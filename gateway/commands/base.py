@@ -1,11 +1,12 @@
 """What every command handler receives and returns.
 
-A command module exposes ``async def handle(ctx: CommandContext) -> CommandResult``. The
-dispatcher (gateway/http) has already authenticated the user, loaded or created the device,
-run the access decision and the provisioning check; handlers only do their command.
+A command module exposes ``async def handle(ctx: CommandContext) -> CommandResult | Held``.
+The dispatcher (gateway/http) has already authenticated the user, loaded or created the
+device, run the access decision and the provisioning check; handlers only do their command.
 """
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,3 +43,19 @@ class CommandResult:
     body: bytes | None = None  # a raw body instead of a document (multipart answers)
     content_type: str | None = None
     trace_note: dict[str, Any] = field(default_factory=dict)  # extra facts for the trace
+
+
+@dataclass(slots=True)
+class Held:
+    """An answer that comes later: the command has checked its request and now waits (a
+    held Ping). The dispatcher awaits ``answer`` only once it has let go of the request's
+    body, document and records and of its own frames, so that what stays alive for as long
+    as the request is held is what the wait itself keeps, for each of thousands of held
+    requests."""
+
+    answer: Coroutine[Any, Any, CommandResult]
+
+
+async def answered(outcome: CommandResult | Held) -> CommandResult:
+    """A handler's result, waited for when it is held (for callers outside the dispatcher)."""
+    return await outcome.answer if isinstance(outcome, Held) else outcome

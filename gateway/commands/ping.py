@@ -14,15 +14,18 @@ with Status 1, as Exchange does.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
-from gateway.commands.base import CommandContext, CommandResult
+from gateway.commands.base import CommandContext, CommandResult, Held
 from gateway.mailbox import Cursor, MailboxView
+from gateway.pushhub import PushHub
 from gateway.sync import hierarchy
 from protocol.status import PingStatus
 from protocol.xml import E, child, children, sub, text
 from store.api import Store
+from store.types import User
 
 CACHE_KEY = "ping"
 
@@ -41,14 +44,26 @@ class PingRequest:
     classes: tuple[str, ...]
 
 
-async def handle(ctx: CommandContext) -> CommandResult:
+async def handle(ctx: CommandContext) -> CommandResult | Held:
+    """The request checked and its starting points read, then the wait, as a `Held` answer:
+    the dispatcher lets go of the request (its document, body, records) before it waits."""
     try:
         request = _request(ctx)
         await _remember(ctx, request)
         cursors = await _cursors(ctx, ctx.mailbox, request.folder_ids)
     except PingRefused as refused:
         return _answer(refused.status, limit=refused.limit)
-    status, changed = await _hold(ctx, request, cursors)
+    services = ctx.services
+    # The device's record without its extra data (its last Ping and hierarchy, read back
+    # from JSON, a KiB and more): the view reads the rest, the Ping has what it needed.
+    view = MailboxView.for_device(services.store, ctx.user,
+                                  dataclasses.replace(ctx.device, extra={}))
+    return Held(_held(services.store, services.pushhub, ctx.user, view, request, cursors))
+
+
+async def _held(store: Store, pushhub: PushHub, user: User, view: MailboxView,
+                request: PingRequest, cursors: dict[str, Cursor]) -> CommandResult:
+    status, changed = await _hold(store, pushhub, user, view, request, cursors)
     return _answer(status, folder_ids=[f for f in request.folder_ids if f in changed])
 
 
@@ -124,8 +139,8 @@ async def _cursors(ctx: CommandContext, view: MailboxView, folder_ids: tuple[str
     return cursors
 
 
-async def _hold(ctx: CommandContext, request: PingRequest, cursors: dict[str, Cursor]
-                ) -> tuple[PingStatus, set[str]]:
+async def _hold(store: Store, pushhub: PushHub, user: User, view: MailboxView,
+                request: PingRequest, cursors: dict[str, Cursor]) -> tuple[PingStatus, set[str]]:
     """Status 2 with the watched folders that have something to sync, as soon as there are
     any; 7 when the hierarchy moved on; 1 when the heartbeat passes first or a newer
     request of the device takes over. The watch starts before the first check.
@@ -134,13 +149,13 @@ async def _hold(ctx: CommandContext, request: PingRequest, cursors: dict[str, Cu
     snapshot unless the device never ran FolderSync), and a wake costs one query per folder
     that changed: the device record is read again only when its access state changed."""
     deadline = time.monotonic() + request.heartbeat_s
-    store, user, device_pk = ctx.services.store, ctx.user, ctx.device.id
+    device_pk = view.device.id
     watched = (*request.folder_ids, hierarchy.HIERARCHY)
-    with ctx.services.pushhub.watch(user.id, watched, holder=device_pk) as watch:
+    with pushhub.watch(user.id, watched, holder=device_pk) as watch:
         folders = _HierarchyCheck(store, user.id, device_pk)
         if await folders.moved_on(first=True):
             return PingStatus.FOLDER_SYNC_REQUIRED, set()
-        view, woken = ctx.mailbox, set(request.folder_ids)
+        woken = set(request.folder_ids)
         while True:
             changed = {f for f in request.folder_ids
                        if f in woken and await view.has_changes(f, cursors[f])}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from lxml import etree
 from synchelp import Client
 
-from gateway.commands.base import CommandContext
+from gateway.commands.base import CommandContext, answered
 from gateway.errors import CommandFailure, failure_answer
 from gateway.mailbox import MailboxView
 from protocol import wbxml
@@ -39,7 +39,7 @@ async def run(client: Client, command: str, document: etree._Element | None = No
                          body=body)
     module = importlib.import_module(f"gateway.commands.{command.lower()}")
     try:
-        result = await module.handle(ctx)
+        result = await answered(await module.handle(ctx))
     except CommandFailure as failure:
         answer = failure_answer(command, failure.status, client.version)
         return Answer(answer.http_status,

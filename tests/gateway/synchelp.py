@@ -12,7 +12,7 @@ from typing import Any
 from lxml import etree
 
 from gateway.clock import Clock
-from gateway.commands.base import CommandContext
+from gateway.commands.base import CommandContext, answered
 from gateway.mailbox import MailboxView
 from gateway.pushhub import PushHub
 from protocol import wbxml
@@ -51,7 +51,7 @@ class Client:
             mailbox=await MailboxView.load(self.env.services, self.user, self.device),
         )
         module = importlib.import_module(f"gateway.commands.{command.lower()}")
-        result = await module.handle(ctx)
+        result = await answered(await module.handle(ctx))
         if result.document is None:
             return None
         return wbxml.decode(wbxml.encode(result.document))
