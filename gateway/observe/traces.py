@@ -11,8 +11,9 @@ load test of thousands of devices. `TraceRecorder` is the observer the dispatche
 """
 from __future__ import annotations
 
+import sys
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -69,12 +70,14 @@ class LazyXml:
 class HeaderBlock(Sequence[tuple[str, str]]):
     """Header pairs kept as one string of ``Name: value`` lines, read back as pairs: one
     object per entry's headers instead of a list of tuples of strings (a KiB a side, for
-    each of the last exchanges of each device)."""
+    each of the last exchanges of each device). The string is interned: the same block
+    comes back again and again (every WBXML answer's, a device's Pings'), and is then
+    kept once."""
 
     __slots__ = ("_text",)
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
-        self._text = "\n".join(f"{name}: {value}" for name, value in pairs)
+        self._text = sys.intern("\n".join(f"{name}: {value}" for name, value in pairs))
 
     def _pairs(self) -> list[tuple[str, str]]:
         if not self._text:
@@ -151,7 +154,8 @@ def entry_from_exchange(exchange: Exchange) -> TraceEntry:
         device_pk=exchange.device_pk,
         user=exchange.user_address or "",
         command=exchange.command or "",
-        request_line=f"{exchange.method} {target} HTTP/1.1",
+        # interned: a device's Pings (its Syncs of a folder) all have the same one
+        request_line=sys.intern(f"{exchange.method} {target} HTTP/1.1"),
         request_headers=HeaderBlock(redact_headers(exchange.request_headers, password)),
         request_document=_lazy(exchange.request_document, len(exchange.request_body), password,
                                exchange.request_body),
@@ -236,26 +240,30 @@ def _iso(moment: datetime | float | None) -> str:
 
 class TraceBook:
     """Per-device rings of the last ``depth`` entries, for at most ``max_devices`` devices
-    (least recently heard from forgotten first)."""
+    (least recently heard from forgotten first). A ring is a list trimmed from the front:
+    a deque would allocate room for 64 entries at once (most of a KiB) for each of
+    thousands of devices that have only a handful."""
 
     def __init__(self, depth: int = 50, max_devices: int = 10_000) -> None:
         if depth < 1 or max_devices < 1:
             raise ValueError("trace depth and device count must be positive")
         self.depth = depth
         self.max_devices = max_devices
-        self._rings: OrderedDict[int, deque[TraceEntry]] = OrderedDict()
+        self._rings: OrderedDict[int, list[TraceEntry]] = OrderedDict()
 
     def record(self, entry: TraceEntry) -> None:
         if entry.device_pk is None:
             return  # refused before a device was known (bad credentials …): nothing to file
         ring = self._rings.get(entry.device_pk)
         if ring is None:
-            ring = self._rings[entry.device_pk] = deque(maxlen=self.depth)
+            ring = self._rings[entry.device_pk] = []
             while len(self._rings) > self.max_devices:
                 self._rings.popitem(last=False)
         else:
             self._rings.move_to_end(entry.device_pk)
         ring.append(entry)
+        if len(ring) > self.depth:
+            del ring[0]
 
     def entries(self, device_pk: int) -> list[TraceEntry]:
         """Oldest first, newest last."""
