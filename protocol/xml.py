@@ -114,12 +114,14 @@ def opaque_bytes(element: Element) -> bytes:
     return (element.text or "").encode("utf-8")
 
 
+# Children are looked up by tag with iterchildren: `find` and `findall` would take the tag
+# for an ElementPath expression and go through its parser and cache (three times the cost).
 def child(element: Element, tag: str) -> Element | None:
-    return element.find(qname(tag))
+    return next(element.iterchildren(qname(tag)), None)
 
 
 def children(element: Element, tag: str) -> list[Element]:
-    return element.findall(qname(tag))
+    return list(element.iterchildren(qname(tag)))
 
 
 def text(element: Element | None, tag: str | None = None, default: str | None = None) -> str | None:
@@ -127,7 +129,7 @@ def text(element: Element | None, tag: str | None = None, default: str | None = 
     if element is None:
         return default
     if tag is not None:
-        element = element.find(qname(tag))
+        element = next(element.iterchildren(qname(tag)), None)
         if element is None:
             return default
     return element.text if element.text is not None else ""
