@@ -117,10 +117,11 @@ class SqliteDirect:
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._connect = connect
         self._connection: sqlite3.Connection | None = None
+        self._cursor: sqlite3.Cursor | None = None  # one for every statement: each is read whole
 
     def close(self) -> None:
         if self._connection is not None:
-            connection, self._connection = self._connection, None
+            connection, self._connection, self._cursor = self._connection, None, None
             connection.close()
 
     # --- reads ------------------------------------------------------------------------
@@ -185,16 +186,16 @@ class SqliteDirect:
             self._run(_INSERT_SYNC_STATE, {**key, **values})
 
     # --- helpers ----------------------------------------------------------------------
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._connection is None:  # opened at first use: the file exists by then
+    def _open(self) -> tuple[sqlite3.Connection, sqlite3.Cursor]:
+        if self._connection is None or self._cursor is None:  # at first use: the file exists
             self._connection = self._connect()
-        return self._connection
+            self._cursor = self._connection.cursor()
+        return self._connection, self._cursor
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[None]:
-        connection = self._db
-        connection.execute(begin)
+        connection, cursor = self._open()
+        cursor.execute(begin)
         try:
             yield
         except BaseException:
@@ -204,7 +205,7 @@ class SqliteDirect:
         connection.commit()
 
     def _run(self, statement: Statement, values: dict[str, Any]) -> sqlite3.Cursor:
-        return self._db.execute(statement.sql, statement.arguments(values))
+        return self._open()[1].execute(statement.sql, statement.arguments(values))
 
     def _one(self, statement: Statement, values: dict[str, Any]) -> Any:
         found = self._run(statement, values).fetchone()
