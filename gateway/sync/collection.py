@@ -126,7 +126,8 @@ async def _round_trip(
         supported=tuple(base.data["supported"]) if "supported" in base.data else None,
         sync_key=str(base.key),
     ), request.commands)
-    cursor = replace(cursor, ahead=cursor.ahead - uploads.removed)
+    if uploads.removed:
+        cursor = replace(cursor, ahead=cursor.ahead - uploads.removed)
     page = ViewPage([], cursor)
     if request.wants_changes():
         page = await _server_changes(env, request, folder, cursor, options)
