@@ -58,6 +58,15 @@ def E(tag: str, *children: Element | str | int | bytes | None, **_: object) -> E
     """Build an element; string or int children become its text, bytes its opaque data
     (as `sub` does), None children are skipped."""
     element = etree.Element(qname(tag))
+    if len(children) == 1:  # the usual case, made short: one text, number or element
+        only = children[0]
+        kind = type(only)
+        if kind is str or kind is int:
+            element.text = str(only)
+            return element
+        if kind is etree._Element:
+            element.append(only)
+            return element
     text: str | None = None
     opaque: bytes | None = None
     for child in children:
