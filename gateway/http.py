@@ -37,6 +37,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Mapping
 
 from aiohttp import web
 from lxml import etree
@@ -145,7 +146,10 @@ async def _answer(request: web.Request, services: Services, exchange: Exchange
         # get the document decoded again once the answer is known.
         decoded, exchange.request_document = exchange.request_document is not None, None
         try:
-            result = await _after_wait(outcome, exchange)
+            result = await outcome.answer
+        except CommandFailure as failure:  # as `_run` answers one
+            assert exchange.command is not None and exchange.protocol_version is not None
+            result = _failure_result(exchange.command, exchange.protocol_version, failure)
         finally:  # answered, or the client hung up: either way it is recorded
             if decoded:
                 exchange.request_document = wbxml.decode(exchange.request_body)
@@ -256,17 +260,17 @@ def _decode(eas: EASRequest, request: web.Request, body: bytes) -> etree._Elemen
 
 
 def _is_wbxml(eas: EASRequest, request: web.Request) -> bool:
-    if _media_type(request) == "message/rfc822":
+    if _media_type(request.headers) == "message/rfc822":
         return False
     return not (eas.command in _MIME_BODY_COMMANDS
                 and not versions.at_least(eas.protocol_version, "14.0"))
 
 
-def _media_type(request: web.Request) -> str:
+def _media_type(headers: Mapping[str, str]) -> str:
     """The Content-Type without its parameters, read from the header rather than through
-    ``request.content_type``, whose parse aiohttp keeps on the request (most of a KiB, for
-    as long as a Ping is held)."""
-    return request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+    ``content_type``, whose parse aiohttp keeps on the request or response (most of a KiB;
+    a held Ping's request lives on, and so does the connection's previous answer)."""
+    return headers.get("Content-Type", "").partition(";")[0].strip().lower()
 
 
 def _identity(eas: EASRequest, document: etree._Element | None) -> ClientIdentity:
@@ -308,15 +312,6 @@ async def _run(eas: EASRequest, document: etree._Element | None, body: bytes, us
         return await commands.handler(eas.command)(context)
     except CommandFailure as failure:
         return _failure_result(eas.command, eas.protocol_version, failure)
-
-
-async def _after_wait(held: Held, exchange: Exchange) -> CommandResult:
-    """The held command's answer, a failure answered as `_run` answers it."""
-    try:
-        return await held.answer
-    except CommandFailure as failure:
-        assert exchange.command is not None and exchange.protocol_version is not None
-        return _failure_result(exchange.command, exchange.protocol_version, failure)
 
 
 def _failure_result(command: str, version: str, failure: CommandFailure) -> CommandResult:
@@ -399,7 +394,7 @@ def _wbxml_body(response: web.StreamResponse, exchange: Exchange) -> bytes | Non
     if exchange.response_document is None or not isinstance(response, web.Response):
         return None
     body = response.body
-    if isinstance(body, bytes) and response.content_type == WBXML_CONTENT_TYPE:
+    if isinstance(body, bytes) and _media_type(response.headers) == WBXML_CONTENT_TYPE:
         return body
     return None
 

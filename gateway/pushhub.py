@@ -26,7 +26,9 @@ class Watch:
     """One waiting request's interest in some folders of one mailbox.
 
     Kept small, as there is one per held request: no task, no event object and no
-    generator while it waits, only a future and the heartbeat's timer."""
+    generator while it waits, only a future and the heartbeat's timer. The folders are a
+    tuple (a request watches a handful: a set would be a 216-byte table), and the set of
+    those that changed is made when the first one does."""
 
     __slots__ = ("_hub", "user_id", "folder_ids", "holder", "changed", "ended",
                  "access_changed", "_waiter")
@@ -35,9 +37,9 @@ class Watch:
                  holder: int | None = None) -> None:
         self._hub = hub
         self.user_id = user_id
-        self.folder_ids = frozenset(folder_ids)
+        self.folder_ids = tuple(dict.fromkeys(folder_ids))
         self.holder = holder  # the device pk holding the request, None when not tracked
-        self.changed: set[str] = set()
+        self.changed: set[str] | None = None  # None: nothing changed since the last wait
         self.ended = False  # a newer request of the same device took over
         self.access_changed = False  # what the device may see changed (`PushHub.wake_user`)
         self._waiter: asyncio.Future[None] | None = None
@@ -49,6 +51,8 @@ class Watch:
         self._hub._forget(self)
 
     def _mark(self, folder_ids: Iterable[str]) -> None:
+        if self.changed is None:
+            self.changed = set()
         self.changed.update(folder_ids)
         self._wake()
 
@@ -78,8 +82,8 @@ class Watch:
                 self._waiter = None
         if self.ended:
             return set()
-        changed, self.changed = self.changed, set()
-        return changed
+        changed, self.changed = self.changed, None
+        return changed or set()
 
     def take_access_changed(self) -> bool:
         """Whether `PushHub.wake_user` woke the watch since this was last asked."""

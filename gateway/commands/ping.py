@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from gateway.commands.base import CommandContext, CommandResult, Held
@@ -25,7 +26,7 @@ from gateway.sync import hierarchy
 from protocol.status import PingStatus
 from protocol.xml import E, child, children, sub, text
 from store.api import Store
-from store.types import User
+from store.types import Device, User
 
 CACHE_KEY = "ping"
 
@@ -53,18 +54,16 @@ async def handle(ctx: CommandContext) -> CommandResult | Held:
         cursors = await _cursors(ctx, ctx.mailbox, request.folder_ids)
     except PingRefused as refused:
         return _answer(refused.status, limit=refused.limit)
-    services = ctx.services
-    # The device's record without its extra data (its last Ping and hierarchy, read back
-    # from JSON, a KiB and more): the view reads the rest, the Ping has what it needed.
-    view = MailboxView.for_device(services.store, ctx.user,
-                                  dataclasses.replace(ctx.device, extra={}))
-    return Held(_held(services.store, services.pushhub, ctx.user, view, request, cursors))
+    store = ctx.services.store
+    view = _waiting_view(store, ctx.user, ctx.device)
+    return Held(_hold(store, ctx.services.pushhub, ctx.user, view, request, cursors))
 
 
-async def _held(store: Store, pushhub: PushHub, user: User, view: MailboxView,
-                request: PingRequest, cursors: dict[str, Cursor]) -> CommandResult:
-    status, changed = await _hold(store, pushhub, user, view, request, cursors)
-    return _answer(status, folder_ids=[f for f in request.folder_ids if f in changed])
+def _waiting_view(store: Store, user: User, device: Device) -> MailboxView:
+    """The device's view of the mailbox, over its record without the extra data (its last
+    Ping, the hierarchy it was told: read back from JSON, a KiB and more) that a waiting
+    Ping has no use for."""
+    return MailboxView.for_device(store, user, dataclasses.replace(device, extra={}))
 
 
 def _request(ctx: CommandContext) -> PingRequest:
@@ -140,8 +139,8 @@ async def _cursors(ctx: CommandContext, view: MailboxView, folder_ids: tuple[str
 
 
 async def _hold(store: Store, pushhub: PushHub, user: User, view: MailboxView,
-                request: PingRequest, cursors: dict[str, Cursor]) -> tuple[PingStatus, set[str]]:
-    """Status 2 with the watched folders that have something to sync, as soon as there are
+                request: PingRequest, cursors: dict[str, Cursor]) -> CommandResult:
+    """The answer: Status 2 with the watched folders that have something to sync, as soon as there are
     any; 7 when the hierarchy moved on; 1 when the heartbeat passes first or a newer
     request of the device takes over. The watch starts before the first check.
 
@@ -154,21 +153,21 @@ async def _hold(store: Store, pushhub: PushHub, user: User, view: MailboxView,
     with pushhub.watch(user.id, watched, holder=device_pk) as watch:
         folders = _HierarchyCheck(store, user.id, device_pk)
         if await folders.moved_on(first=True):
-            return PingStatus.FOLDER_SYNC_REQUIRED, set()
-        woken = set(request.folder_ids)
+            return _answer(PingStatus.FOLDER_SYNC_REQUIRED)
+        woken: Collection[str] = request.folder_ids
         while True:
-            changed = {f for f in request.folder_ids
-                       if f in woken and await view.has_changes(f, cursors[f])}
+            changed = [f for f in request.folder_ids
+                       if f in woken and await view.has_changes(f, cursors[f])]
             if changed:
-                return PingStatus.CHANGES, changed
+                return _answer(PingStatus.CHANGES, folder_ids=changed)
             remaining = deadline - time.monotonic()
             woken = await watch.wait(remaining) if remaining > 0 else set()
             if not woken:
-                return PingStatus.EXPIRED, set()
+                return _answer(PingStatus.EXPIRED)
             if watch.take_access_changed():  # quarantine began or ended: see it as it is now
-                view = MailboxView.for_device(store, user, await store.get_device_by_pk(device_pk))
+                view = _waiting_view(store, user, await store.get_device_by_pk(device_pk))
             if hierarchy.HIERARCHY in woken and await folders.moved_on():
-                return PingStatus.FOLDER_SYNC_REQUIRED, set()
+                return _answer(PingStatus.FOLDER_SYNC_REQUIRED)
 
 
 class _HierarchyCheck:
