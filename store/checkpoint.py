@@ -9,10 +9,15 @@ turns the automatic checkpoint off, store/engine.py), and a thread of its own do
 on a connection of its own, every `CHECKPOINT_EVERY_S` seconds.
 
 The checkpoint is PASSIVE: it never waits for a reader or a writer, and blocks neither.
-The WAL cannot grow without bound: each checkpoint copies every page no reader still needs,
-the next writer then starts the WAL over from its beginning, and cuts the file back to the
-engine's ``journal_size_limit``. The file holds about one interval's writes (and, as with
-the automatic checkpoint, whatever a reader that never ends keeps pinned).
+A writer starts the WAL over from its beginning (cutting the file back to the engine's
+``journal_size_limit``) only when the checkpoint had copied every page before its
+transaction began. Under a steady stream of writes a checkpoint running beside them never
+gets there: some transaction is always open while it copies, and the WAL would grow for
+ever. So when the WAL holds `CATCH_UP_PAGES` or more, a second checkpoint runs holding the
+store's write lock (an asyncio lock: this process's writers wait for it, the loop does
+not); it copies the little the first left, and the next writer starts the WAL over. The
+WAL thus holds about `CATCH_UP_PAGES` pages plus one interval's writes at most (and, as
+with the automatic checkpoint, whatever a reader that never ends keeps pinned).
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 1.0
+CATCH_UP_PAGES = 1000  # SQLite's own threshold for its automatic checkpoint
 
 
 class WalCheckpointer:
@@ -33,9 +39,12 @@ class WalCheckpointer:
     stopped."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], *,
-                 every_s: float = CHECKPOINT_EVERY_S) -> None:
+                 writers: asyncio.Lock | None = None, every_s: float = CHECKPOINT_EVERY_S,
+                 catch_up_pages: int = CATCH_UP_PAGES) -> None:
         self._connect = connect
+        self._writers = writers  # held by every writer of the store (None: no other writer)
         self._every_s = every_s
+        self._catch_up_pages = catch_up_pages
         # One thread: the checkpoints, and the connection's close after the last of them,
         # run one after the other on it.
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="wal-checkpoint")
@@ -67,12 +76,18 @@ class WalCheckpointer:
         while True:
             await asyncio.sleep(self._every_s)
             try:
-                # Shielded: a stop waits for the checkpoint on its thread, not for this.
-                await asyncio.shield(self.checkpoint())
+                await self._round()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the next round tries again
                 log.warning("WAL checkpoint failed: %s: %s", type(exc).__name__, exc)
+
+    async def _round(self) -> None:
+        # Shielded: a stop waits for the checkpoint on its thread, not for this.
+        pages, _copied = await asyncio.shield(self.checkpoint())
+        if pages >= self._catch_up_pages:
+            async with self._writers or contextlib.nullcontext():
+                await asyncio.shield(self.checkpoint())
 
     def _checkpoint(self) -> tuple[int, int]:
         if self._connection is None:

@@ -107,7 +107,8 @@ class SqlStore(Store):
         self._checkpointer: WalCheckpointer | None = None
         if sqlite_file(engine):
             self._direct = SqliteDirect(functools.partial(connect_sqlite, engine))
-            self._checkpointer = WalCheckpointer(functools.partial(connect_sqlite, engine))
+            self._checkpointer = WalCheckpointer(functools.partial(connect_sqlite, engine),
+                                                 writers=self._write_lock)
             self._checkpointer.start()
 
     # --- units of work ----------------------------------------------------------------

@@ -77,6 +77,38 @@ async def test_the_wal_starts_over_after_each_checkpoint(tmp_path):
         writer.close()
 
 
+async def test_the_wal_starts_over_under_a_steady_stream_of_writes(tmp_path):
+    """Writes one after the other with no pause (as a busy gateway's are): a checkpoint
+    beside them never finds a moment with no transaction open, so the WAL starts over only
+    because the catching-up checkpoint holds the writers' lock."""
+    database = tmp_path / "busy.db"
+    with sqlite3.connect(database) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (x TEXT)")
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+        return connection
+
+    writer, writers = connect(), asyncio.Lock()
+    checkpointer = WalCheckpointer(connect, writers=writers, every_s=0.02, catch_up_pages=100)
+    checkpointer.start()
+    frames = []
+    try:
+        for _ in range(3000):
+            async with writers:
+                writer.execute("BEGIN IMMEDIATE")
+                writer.execute("INSERT INTO t VALUES (?)", ("y" * 3000,))
+                writer.execute("COMMIT")
+            await asyncio.sleep(0)
+        frames.append((await checkpointer.checkpoint())[0])
+    finally:
+        await checkpointer.stop()
+        writer.close()
+    assert frames[0] < 1500  # started over: 3,000 writes of a page each left far fewer
+
+
 async def test_stop_waits_for_the_checkpoint_under_way_and_closes_its_connection(tmp_path):
     database = tmp_path / "stop.db"
     opened: list[sqlite3.Connection] = []
