@@ -6,6 +6,7 @@ did not get that far (a 401 has no device, a malformed body no document).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,9 @@ class Exchange:
     method: str
     path: str
     query: str
-    request_headers: dict[str, str]  # as received, Authorization included: redact it
+    # As received, Authorization included: redact it. The request's own headers, not a copy
+    # (a held Ping's exchange would keep a second set of them).
+    request_headers: Mapping[str, str]
     started_at: datetime  # the gateway clock's time when the request arrived
     command: str | None = None
     protocol_version: str | None = None

@@ -97,7 +97,7 @@ async def activesync(request: web.Request) -> web.StreamResponse:
         method=request.method,
         path=request.path,
         query=request.query_string,
-        request_headers=dict(request.headers),
+        request_headers=request.headers,
         started_at=services.clock.now(),
     )
     started = time.perf_counter()
