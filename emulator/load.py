@@ -469,6 +469,7 @@ class LoadGenerator:
             # one mail at a time, each once the devices it woke hold their Ping again: the
             # figure is the push itself, not a queue of the previous mails' syncs
             await self._until(self.all_holding, PROBE_GRACE)
+            await self._until_server_holds(self.stats.pings_held, PROBE_GRACE)
             address = self.rng.choice(self._recipients())
             waiting = sum(1 for d in self.devices if d.account.address == address and d.in_ping)
             before = len(self.stats.push_latencies)
@@ -478,6 +479,29 @@ class LoadGenerator:
             expected += waiting
             measured += len(self.stats.push_latencies) - before
         self.emit("probed", expected=expected, measured=measured)
+
+    async def _until_server_holds(self, count: int, timeout: float) -> None:
+        """Until the gateway itself holds ``count`` requests (its ``easgate_pings_held``
+        gauge). A Ping a device has sent may still wait in the gateway's queue behind the
+        Syncs the previous mail caused, and a mail delivered then would be timed behind
+        them. A server without the gauge is not waited for."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            held = await self._server_pings_held()
+            if held is None or held >= count:
+                return
+            await asyncio.sleep(0.02)
+
+    async def _server_pings_held(self) -> int | None:
+        try:
+            async with self.http.get(server_root(self.plan.url) + "/metrics") as answer:
+                text = await answer.text() if answer.status == 200 else ""
+        except (aiohttp.ClientError, TimeoutError):
+            return None
+        for line in text.splitlines():
+            if line.startswith("easgate_pings_held "):
+                return int(float(line.split()[1]))
+        return None
 
     async def _until(self, condition: Callable[[], bool], timeout: float) -> bool:
         deadline = time.perf_counter() + timeout
