@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
@@ -45,6 +46,11 @@ SQLITE_PRAGMAS = (
     f"PRAGMA journal_size_limit={_SQLITE_WAL_SIZE_LIMIT}",
 )
 _PG_CONNECT_TIMEOUT_S = 5
+# A pooled PostgreSQL connection that sat unused this long is pinged before it is handed out
+# (the server may have restarted or a firewall dropped it meanwhile). One in steady use is
+# not: a ping is three round trips on asyncpg, more than a whole store read; a connection
+# that breaks while in use is invalidated with the rest of the pool on the error it raises.
+PG_PING_AFTER_IDLE_S = 5.0
 
 # The connection pools. A unit of work on SQLite runs from BEGIN to COMMIT without letting
 # the loop run anything else (store/sqlite_inline.py), so one process never has more than a
@@ -156,8 +162,28 @@ def _postgres_engine(url: URL, schema: str | None) -> AsyncEngine:
     connect_args: dict[str, Any] = {"timeout": _PG_CONNECT_TIMEOUT_S}
     if schema:
         connect_args["server_settings"] = {"search_path": schema}
-    return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True,
-                               pool_timeout=POOL_TIMEOUT_S, **_PG_POOL)
+    engine = create_async_engine(url, connect_args=connect_args, pool_timeout=POOL_TIMEOUT_S,
+                                 **_PG_POOL)
+    _ping_when_idle(engine, PG_PING_AFTER_IDLE_S)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """Pessimistic disconnect handling for connections idle longer than ``idle_s`` only."""
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_s:
+            return  # brand new, or in steady use
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool retries the checkout with a new connection
+            raise DisconnectionError(f"stale pooled connection: {exc}") from exc
 
 
 def _sqlite_pool(url: URL) -> dict[str, Any]:

@@ -137,9 +137,14 @@ class SqlStore(Store):
     async def _fetch(self) -> AsyncIterator[AsyncConnection]:
         """A read of Core statements only (store/queries.py) on a bare connection: the hot
         reads skip the ORM session's own cost too. Nothing is written, so nothing is
-        committed: the pool rolls the connection back as it takes it back."""
+        committed: the pool rolls the connection back as it takes it back. On PostgreSQL
+        no transaction is begun at all: under READ COMMITTED each statement takes its own
+        snapshot inside a transaction too, so BEGIN and ROLLBACK would buy nothing but two
+        round trips (a read that needs one snapshot uses `_fetch_snapshot`)."""
         with _translate_errors():
             async with self.engine.connect() as connection:
+                if not is_sqlite(self.engine):
+                    await connection.execution_options(isolation_level="AUTOCOMMIT")
                 yield connection
 
     @contextlib.asynccontextmanager
