@@ -17,16 +17,24 @@ it was frozen. Those are rare (a request's own cycles die young) and are reclaim
 collection of everything every `FULL_EVERY_S`, the one long pause left, on a schedule
 rather than under load.
 
+Freed memory goes back to the C library's heap, which keeps the pages of chunks freed
+among live ones: the set-up traffic of thousands of devices leaves tens of MB of them in the
+process's resident size (82 MB of 260 at 2,000 held Pings). Every `TRIM_EVERY_S` those
+pages are given back to the system (glibc's ``malloc_trim``: about 12 ms to give back
+those 82 MB, less once little is left to give back).
+
 The policy is per process and counted: the first application started applies it, the last
 one stopped undoes it (tests run several apps in one process).
 """
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -35,6 +43,7 @@ from gateway.tasks import cancel_and_wait
 log = logging.getLogger("easgate.gc")
 
 FULL_EVERY_S = 3600.0
+TRIM_EVERY_S = 30.0
 
 
 class _Policy:
@@ -74,6 +83,24 @@ def settle() -> None:
     """Collect what is not frozen, then freeze the survivors."""
     gc.collect()
     gc.freeze()
+    give_back_free_memory()
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``; None with another C library."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def give_back_free_memory() -> None:
+    """The free pages of the C heap back to the system (nothing to do on other C libraries)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def collect_everything() -> float:
@@ -91,8 +118,16 @@ def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
 
 
 async def _schedule() -> None:
+    """The free heap given back every `TRIM_EVERY_S`, everything collected every
+    `FULL_EVERY_S`."""
+    since_full = 0.0
     while True:
-        await asyncio.sleep(FULL_EVERY_S)
-        took = collect_everything()
-        log.info("full garbage collection: %.0f ms, %d objects kept",
-                 took * 1000, gc.get_freeze_count())
+        await asyncio.sleep(TRIM_EVERY_S)
+        since_full += TRIM_EVERY_S
+        if since_full >= FULL_EVERY_S:
+            since_full = 0.0
+            took = collect_everything()  # gives back the free heap too (settle)
+            log.info("full garbage collection: %.0f ms, %d objects kept",
+                     took * 1000, gc.get_freeze_count())
+        else:
+            give_back_free_memory()

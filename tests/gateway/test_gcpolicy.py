@@ -66,3 +66,11 @@ async def test_the_survivors_of_a_full_collection_are_frozen_as_it_ends():
     finally:
         await app.aclose()
     assert any(o is node for o in gc.get_objects())  # back once the last app stopped
+
+
+
+def test_settling_gives_the_free_heap_back(monkeypatch):
+    calls = []
+    monkeypatch.setattr(gcpolicy, "_MALLOC_TRIM", calls.append)
+    gcpolicy.settle()
+    assert calls == [0]
