@@ -14,9 +14,10 @@ from __future__ import annotations
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
 
 from lxml import etree
@@ -68,22 +69,20 @@ class LazyXml:
 
 
 class HeaderBlock(Sequence[tuple[str, str]]):
-    """Header pairs kept as one string of ``Name: value`` lines, read back as pairs: one
-    object per entry's headers instead of a list of tuples of strings (a KiB a side, for
-    each of the last exchanges of each device). The string is interned: the same block
-    comes back again and again (every WBXML answer's, a device's Pings'), and is then
-    kept once."""
+    """Header pairs kept as interned ``Name: value`` lines, read back as pairs: a tuple of
+    shared strings per entry's headers instead of a list of tuples of strings (a KiB a
+    side, for each of the last exchanges of each device). Most lines are the same for
+    every device of a kind (``Authorization: Basic ****``, its User-Agent, the
+    Content-Type of WBXML) and are kept once."""
 
-    __slots__ = ("_text",)
+    __slots__ = ("_lines",)
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
-        self._text = sys.intern("\n".join(f"{name}: {value}" for name, value in pairs))
+        self._lines = tuple(sys.intern(f"{name}: {value}") for name, value in pairs)
 
     def _pairs(self) -> list[tuple[str, str]]:
-        if not self._text:
-            return []
         return [(name, value) for name, _, value in
-                (line.partition(": ") for line in self._text.split("\n"))]
+                (line.partition(": ") for line in self._lines)]
 
     @overload
     def __getitem__(self, index: int) -> tuple[str, str]: ...
@@ -97,11 +96,11 @@ class HeaderBlock(Sequence[tuple[str, str]]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, HeaderBlock):
-            return self._text == other._text
+            return self._lines == other._lines
         return isinstance(other, Sequence) and self._pairs() == [tuple(p) for p in other]
 
     def __hash__(self) -> int:
-        return hash(self._text)
+        return hash(self._lines)
 
     def __repr__(self) -> str:
         return f"HeaderBlock({self._pairs()!r})"
@@ -124,7 +123,7 @@ class TraceEntry:
     response_headers: HeaderBlock
     response_document: LazyXml = field(repr=False)
     duration_ms: float
-    notes: dict[str, Any] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def request_xml(self) -> str | None:
@@ -135,8 +134,9 @@ class TraceEntry:
         return self.response_document.xml
 
     def as_json(self) -> dict[str, Any]:
-        data = {name: value for name, value in asdict(self).items()
-                if name not in ("request_document", "response_document")}
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("request_document", "response_document")}
+        data["notes"] = dict(self.notes)
         data["request_xml"] = self.request_xml
         data["response_xml"] = self.response_xml
         data["request_headers"] = [list(pair) for pair in self.request_headers]
@@ -174,11 +174,16 @@ def _eas_status(exchange: Exchange) -> str | None:
     return None if exchange.eas_status is None else str(exchange.eas_status)
 
 
-def _notes(exchange: Exchange, password: str | None) -> dict[str, str]:
+# The notes of the many entries that have none: one shared, read-only mapping rather than an
+# empty dict each.
+_NO_NOTES: Mapping[str, str] = MappingProxyType({})
+
+
+def _notes(exchange: Exchange, password: str | None) -> Mapping[str, str]:
     notes = {key: scrub(str(value), password) for key, value in exchange.notes.items()}
     if exchange.error:
         notes["error"] = scrub(exchange.error, password)
-    return notes
+    return notes or _NO_NOTES
 
 
 def _raw_body(exchange: Exchange, password: str | None) -> str | None:

@@ -42,12 +42,14 @@ async def test_the_live_trace_of_an_exchange_holds_no_tree(live_server):
     assert "<FolderHierarchy:Status>1</FolderHierarchy:Status>" in entry.response_xml
 
 
-def test_headers_are_kept_as_one_string_and_read_back_as_pairs():
-    entry = entry_from_exchange(sync_exchange())
+def test_headers_are_kept_as_shared_lines_and_read_back_as_pairs():
+    entry, again = entry_from_exchange(sync_exchange()), entry_from_exchange(sync_exchange())
     assert [name for name, _ in entry.request_headers] == [
         "Authorization", "User-Agent", "MS-ASProtocolVersion"]
     assert ("MS-ASProtocolVersion", "16.1") in entry.request_headers
     assert entry.response_headers == [("MS-Server-ActiveSync", "16.1")]
     held = [o for o in gc.get_referents(entry.request_headers) if not isinstance(o, type)]
-    assert len(held) == 1 and isinstance(held[0], str)
+    assert len(held) == 1 and all(isinstance(line, str) for line in held[0])
+    (other,) = [o for o in gc.get_referents(again.request_headers) if not isinstance(o, type)]
+    assert all(mine is theirs for mine, theirs in zip(held[0], other, strict=True))
     assert entry.as_json()["response_headers"] == [["MS-Server-ActiveSync", "16.1"]]
