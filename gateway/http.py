@@ -103,11 +103,24 @@ async def activesync(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     hung_up: BaseException | None = None
     try:
-        response = await _answer(request, services, exchange)
+        response = await _serve(request, services, exchange)
+        if isinstance(response, Held):
+            # Awaited here, once `_serve` has returned: a held request keeps what its wait
+            # needs, not the request's body, document and records (nor another frame).
+            held, set_aside = response, _set_aside_request_document(exchange)
+            try:
+                result = await held.answer
+            finally:  # answered, or the client hung up: recorded either way
+                _restore_request_document(exchange, set_aside)
+            response = _command_response(exchange, result)
     except Refusal as refusal:
         response = refusal.response
         exchange.response_document = refusal.document
         exchange.eas_status = _top_status(refusal.document)
+    except CommandFailure as failure:  # from a held command's wait (`_run` answers the rest)
+        assert exchange.command is not None and exchange.protocol_version is not None
+        result = _failure_result(exchange.command, exchange.protocol_version, failure)
+        response = _command_response(exchange, result)
     except StoreBusy as busy:  # every database connection taken: the client comes back later
         exchange.error = _one_line(busy)
         response = busy_response()
@@ -135,26 +148,17 @@ async def activesync(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _answer(request: web.Request, services: Services, exchange: Exchange
-                  ) -> web.StreamResponse:
-    """The answer; for a held request, the wait for it begins only once `_serve` has
-    returned, so that the request's body, document and records it held are let go of."""
-    outcome = await _serve(request, services, exchange)
-    if isinstance(outcome, Held):
-        # While it waits the exchange keeps the request as the WBXML it came in (a few
-        # dozen bytes), not its tree (a KiB and a half of libxml2 memory): the observers
-        # get the document decoded again once the answer is known.
-        decoded, exchange.request_document = exchange.request_document is not None, None
-        try:
-            result = await outcome.answer
-        except CommandFailure as failure:  # as `_run` answers one
-            assert exchange.command is not None and exchange.protocol_version is not None
-            result = _failure_result(exchange.command, exchange.protocol_version, failure)
-        finally:  # answered, or the client hung up: either way it is recorded
-            if decoded:
-                exchange.request_document = wbxml.decode(exchange.request_body)
-        outcome = _command_response(exchange, result)
-    return outcome
+def _set_aside_request_document(exchange: Exchange) -> bool:
+    """While a request is held its exchange keeps the request as the WBXML it came in (a few
+    dozen bytes), not its tree (a KiB and a half of libxml2 memory); whether it had one."""
+    had_one, exchange.request_document = exchange.request_document is not None, None
+    return had_one
+
+
+def _restore_request_document(exchange: Exchange, had_one: bool) -> None:
+    """The document decoded again for the observers, once the answer is known."""
+    if had_one:
+        exchange.request_document = wbxml.decode(exchange.request_body)
 
 
 async def _serve(request: web.Request, services: Services, exchange: Exchange
