@@ -31,7 +31,7 @@ class Watch:
     those that changed is made when the first one does."""
 
     __slots__ = ("_hub", "user_id", "folder_ids", "holder", "changed", "ended",
-                 "access_changed", "_waiter")
+                 "access_changed", "_waiter", "_timer")
 
     def __init__(self, hub: PushHub, user_id: int, folder_ids: Iterable[str],
                  holder: int | None = None) -> None:
@@ -43,11 +43,13 @@ class Watch:
         self.ended = False  # a newer request of the same device took over
         self.access_changed = False  # what the device may see changed (`PushHub.wake_user`)
         self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def __enter__(self) -> Watch:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._stop_waiting()
         self._hub._forget(self)
 
     def _mark(self, folder_ids: Iterable[str]) -> None:
@@ -71,19 +73,40 @@ class Watch:
     async def wait(self, timeout: float) -> set[str]:
         """The folders that changed since the watch began (or since the last `wait`);
         empty when ``timeout`` seconds pass first or the watch was ended."""
-        if not self._woken:
-            loop = asyncio.get_running_loop()
-            self._waiter = waiter = loop.create_future()
-            timer = loop.call_later(max(timeout, 0), _resolve, waiter)
-            try:
-                await waiter
-            finally:
-                timer.cancel()
-                self._waiter = None
+        try:
+            await self.woken(timeout)
+        finally:
+            self._stop_waiting()
+        return self.take()
+
+    def woken(self, timeout: float) -> asyncio.Future[None]:
+        """A future done once the watch is woken (at once if it was) or ``timeout`` seconds
+        have passed; `take` then says what changed. Awaited as it is, a held Ping's wait
+        has no coroutine frame of its own; the watch's ``with`` block ends the timer."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        if self._woken:
+            waiter.set_result(None)
+        else:
+            self._stop_waiting()
+            self._waiter = waiter
+            self._timer = loop.call_later(max(timeout, 0), _resolve, waiter)
+        return waiter
+
+    def take(self) -> set[str]:
+        """The folders that changed since the watch began or since they were last taken;
+        empty when the watch was ended."""
+        self._stop_waiting()
         if self.ended:
             return set()
         changed, self.changed = self.changed, None
         return changed or set()
+
+    def _stop_waiting(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._waiter = None
 
     def take_access_changed(self) -> bool:
         """Whether `PushHub.wake_user` woke the watch since this was last asked."""
