@@ -110,7 +110,9 @@ class HeaderBlock(Sequence[tuple[str, str]]):
 class TraceEntry:
     """One request and its answer, safe to show and to serialise."""
 
-    at: str  # ISO 8601, wall time of the request's arrival
+    # The wall time of the request's arrival: the exchange's own datetime, written as ISO
+    # 8601 when read (`at`) rather than a string of its own for each entry.
+    arrived: datetime | str
     device_pk: int | None
     user: str
     command: str
@@ -126,6 +128,11 @@ class TraceEntry:
     notes: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def at(self) -> str:
+        """ISO 8601, wall time of the request's arrival."""
+        return self.arrived if isinstance(self.arrived, str) else _iso(self.arrived)
+
+    @property
     def request_xml(self) -> str | None:
         return self.request_document.xml
 
@@ -134,8 +141,9 @@ class TraceEntry:
         return self.response_document.xml
 
     def as_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("request_document", "response_document")}
+        data = {"at": self.at} | {f.name: getattr(self, f.name) for f in fields(self)
+                                  if f.name not in ("arrived", "request_document",
+                                                    "response_document")}
         data["notes"] = dict(self.notes)
         data["request_xml"] = self.request_xml
         data["response_xml"] = self.response_xml
@@ -150,7 +158,8 @@ def entry_from_exchange(exchange: Exchange) -> TraceEntry:
     query = redact_query(exchange.query or "", password)
     target = f"{exchange.path}?{query}" if query else exchange.path
     return TraceEntry(
-        at=_iso(exchange.started_at),
+        arrived=(exchange.started_at if isinstance(exchange.started_at, datetime)
+                 else _iso(exchange.started_at)),
         device_pk=exchange.device_pk,
         user=exchange.user_address or "",
         command=exchange.command or "",
