@@ -4,7 +4,9 @@ the same PostgreSQL database in the same run, and the latency of push across pro
 1. ``easgate serve --workers 1``, then ``--workers 2``, each on a fresh port over one scratch
    database; the same client (bench_sync_roundtrip's: every device resends its previous
    SyncKey, so each answer is the same one-change Sync with a state write) drives each for
-   the same time. Target: two workers serve at least 1.7x the round trips of one.
+   the same time. Target: two workers serve at least 1.7x the round trips of one. The
+   kernel spreads connections over the workers by a hash (SO_REUSEPORT), so with a handful of
+   devices one worker may hold most of them and the other idle: 64 devices keep both busy.
 2. Two single-worker processes on that database (as on two hosts): devices hold Pings on
    the first, one mail per round is delivered through the second's admin API; the time from
    sending the delivery to each Ping's answer, p50 and p99.
@@ -203,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_workers")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--devices", type=int, default=16)
+    parser.add_argument("--devices", type=int, default=64)
     parser.add_argument("--pings", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args(argv)
