@@ -46,26 +46,21 @@ MAX_RAW_BYTES = 16_384  # of a body shown raw (not a WBXML document)
 MAX_LAZY_BYTES = 65_536
 
 
-class LazyXml:
-    """A document's readable XML, rendered on first use (then the document is dropped).
-    Kept as the WBXML it came in or went out as when there is that: a few hundred bytes
-    where the tree costs a few KiB, for each of the entries of each device."""
+# A document of an entry, kept for rendering when first read: the WBXML it came in or went out
+# as (a few hundred bytes where the tree costs a few KiB), the tree when there are no such
+# bytes, or its readable XML once rendered (then the bytes or tree are dropped); None for none.
+# Held in the entry's own field rather than in an object of its own: two such objects for
+# each of the entries of each of thousands of devices add up.
+Pending = bytes | etree._Element | str | None
 
-    __slots__ = ("_document", "_wbxml", "_xml")
 
-    def __init__(self, document: etree._Element | None = None, xml: str | None = None,
-                 wbxml_body: bytes | None = None) -> None:
-        self._document = document
-        self._wbxml = wbxml_body
-        self._xml = xml
-
-    @property
-    def xml(self) -> str | None:
-        if self._wbxml is not None:
-            self._document, self._wbxml = wbxml.decode(self._wbxml), None
-        if self._document is not None:
-            self._xml, self._document = _readable(self._document, None), None
-        return self._xml
+def rendered(value: Pending) -> str | None:
+    """The readable XML of a pending document."""
+    if isinstance(value, bytes):
+        value = wbxml.decode(value)
+    if value is None or isinstance(value, str):
+        return value
+    return _readable(value, None)
 
 
 class HeaderBlock(Sequence[tuple[str, str]]):
@@ -118,12 +113,12 @@ class TraceEntry:
     command: str
     request_line: str
     request_headers: HeaderBlock
-    request_document: LazyXml = field(repr=False)
+    request_document: Pending = field(repr=False)
     request_body: str | None  # a body that is not a WBXML document: text, or hex when binary
     response_status: int
     eas_status: str | None  # the answer's top-level Status, when it has one
     response_headers: HeaderBlock
-    response_document: LazyXml = field(repr=False)
+    response_document: Pending = field(repr=False)
     duration_ms: float
     notes: Mapping[str, str] = field(default_factory=dict)
 
@@ -134,11 +129,16 @@ class TraceEntry:
 
     @property
     def request_xml(self) -> str | None:
-        return self.request_document.xml
+        return self._rendered("request_document")
 
     @property
     def response_xml(self) -> str | None:
-        return self.response_document.xml
+        return self._rendered("response_document")
+
+    def _rendered(self, name: str) -> str | None:
+        xml = rendered(getattr(self, name))
+        object.__setattr__(self, name, xml)  # rendered once: the bytes or tree are dropped
+        return xml
 
     def as_json(self) -> dict[str, Any]:
         data = {"at": self.at} | {f.name: getattr(self, f.name) for f in fields(self)
@@ -215,17 +215,17 @@ def _raw_body(exchange: Exchange, password: str | None) -> str | None:
 
 
 def _lazy(document: etree._Element | None, size: int, password: str | None,
-          wbxml_body: bytes | None = None) -> LazyXml:
+          wbxml_body: bytes | None = None) -> Pending:
     """The document kept for rendering later — as ``wbxml_body``, the bytes it was decoded
     from or encoded to, when there are those — unless it is large or holds the password
     (then it is rendered and scrubbed now: the entry never keeps the password)."""
     if document is None:
-        return LazyXml()
+        return None
     if size > MAX_LAZY_BYTES or (password and _mentions(document, password)):
-        return LazyXml(xml=_readable(document, password))
+        return _readable(document, password)
     if wbxml_body:
-        return LazyXml(wbxml_body=wbxml_body)
-    return LazyXml(document)
+        return wbxml_body
+    return document
 
 
 def _mentions(document: etree._Element, password: str) -> bool:
