@@ -161,8 +161,9 @@ def entry_from_exchange(exchange: Exchange) -> TraceEntry:
         arrived=(exchange.started_at if isinstance(exchange.started_at, datetime)
                  else _iso(exchange.started_at)),
         device_pk=exchange.device_pk,
-        user=exchange.user_address or "",
-        command=exchange.command or "",
+        # interned: each request parses its own copies, kept by every entry of the device
+        user=sys.intern(exchange.user_address or ""),
+        command=sys.intern(exchange.command or ""),
         # interned: a device's Pings (its Syncs of a folder) all have the same one
         request_line=sys.intern(f"{exchange.method} {target} HTTP/1.1"),
         request_headers=HeaderBlock(redact_headers(exchange.request_headers, password)),

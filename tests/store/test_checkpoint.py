@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from store.checkpoint import WalCheckpointer
@@ -12,6 +13,21 @@ from store.engine import connect_sqlite
 def _wal_pages(database: Path) -> int:
     wal = database.with_name(database.name + "-wal")
     return wal.stat().st_size // 4096 if wal.exists() else 0
+
+
+def _wal_database(database: Path) -> Callable[[], sqlite3.Connection]:
+    """A WAL database with one table, and how to open a connection to it that leaves
+    checkpoints to the checkpointer (as the store's connections do)."""
+    with sqlite3.connect(database) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (x TEXT)")
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+        return connection
+
+    return connect
 
 
 async def test_no_connection_of_a_sqlite_store_checkpoints_as_it_commits(sqlite_store):
@@ -28,14 +44,7 @@ async def test_no_connection_of_a_sqlite_store_checkpoints_as_it_commits(sqlite_
 
 async def test_commits_past_the_automatic_threshold_leave_the_checkpoint_to_the_thread(tmp_path):
     database = tmp_path / "big.db"
-    with sqlite3.connect(database) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE t (x TEXT)")
-
-    def connect() -> sqlite3.Connection:
-        connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA wal_autocheckpoint=0")
-        return connection
+    connect = _wal_database(database)
 
     writer = connect()
     checkpointer = WalCheckpointer(connect, every_s=3600)  # only when asked, here
@@ -52,14 +61,7 @@ async def test_commits_past_the_automatic_threshold_leave_the_checkpoint_to_the_
 
 async def test_the_wal_starts_over_after_each_checkpoint(tmp_path):
     database = tmp_path / "wal.db"
-    with sqlite3.connect(database) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE t (x TEXT)")
-
-    def connect() -> sqlite3.Connection:
-        connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA wal_autocheckpoint=0")
-        return connection
+    connect = _wal_database(database)
 
     writer = connect()
     checkpointer = WalCheckpointer(connect, every_s=0.05)
@@ -82,14 +84,7 @@ async def test_the_wal_starts_over_under_a_steady_stream_of_writes(tmp_path):
     beside them never finds a moment with no transaction open, so the WAL starts over only
     because the catching-up checkpoint holds the writers' lock."""
     database = tmp_path / "busy.db"
-    with sqlite3.connect(database) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE t (x TEXT)")
-
-    def connect() -> sqlite3.Connection:
-        connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA wal_autocheckpoint=0")
-        return connection
+    connect = _wal_database(database)
 
     writer, writers = connect(), asyncio.Lock()
     checkpointer = WalCheckpointer(connect, writers=writers, every_s=0.02, catch_up_pages=100)
