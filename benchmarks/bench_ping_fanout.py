@@ -33,6 +33,7 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks.procstat import cpu_seconds, rss_kib
 from emulator.load import generated_address
 from gateway.gcpolicy import TRIM_EVERY_S
 
@@ -42,7 +43,6 @@ PASSWORD = "bench-pass"
 HEARTBEAT = 3000  # seconds: no Ping expires during the run
 RSS_TARGET_KIB = 25.0
 PUSH_TARGET_MS = 100.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- the gateway, in its own process -----------------------------------------------------
@@ -91,19 +91,7 @@ async def wait_until_healthy(base: str, timeout: float = 120.0) -> None:
     raise RuntimeError("the gateway did not become healthy")
 
 
-# --- what /proc says about a process ----------------------------------------------------------
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
+# --- what /proc says about a process (benchmarks/procstat.py) -------------------------------
 def cpu_share(pid: int, seconds: float) -> float:
     """The share of one core the process used over the next ``seconds``."""
     before, started = cpu_seconds(pid), time.monotonic()
