@@ -141,19 +141,23 @@ class SqlStore(Store):
         no transaction is begun at all: under READ COMMITTED each statement takes its own
         snapshot inside a transaction too, so BEGIN and ROLLBACK would buy nothing but two
         round trips (a read that needs one snapshot uses `_fetch_snapshot`)."""
-        with _translate_errors():
-            async with self.engine.connect() as connection:
-                if not is_sqlite(self.engine):
-                    await connection.execution_options(isolation_level="AUTOCOMMIT")
-                yield connection
+        async with self._bare_read("AUTOCOMMIT") as connection:
+            yield connection
 
     @contextlib.asynccontextmanager
     async def _fetch_snapshot(self) -> AsyncIterator[AsyncConnection]:
         """`_fetch` seeing one snapshot (see `_snapshot`)."""
+        async with self._bare_read("REPEATABLE READ") as connection:
+            yield connection
+
+    @contextlib.asynccontextmanager
+    async def _bare_read(self, postgres_isolation: str) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection for reads, at ``postgres_isolation`` on PostgreSQL (a SQLite
+        read transaction is one snapshot as it is)."""
         with _translate_errors():
             async with self.engine.connect() as connection:
                 if not is_sqlite(self.engine):
-                    await connection.execution_options(isolation_level="REPEATABLE READ")
+                    await connection.execution_options(isolation_level=postgres_isolation)
                 yield connection
 
     @contextlib.asynccontextmanager
