@@ -24,12 +24,13 @@ from lxml import etree
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.content.delivery import submit
 from gateway.content.mail import eas_date, parse_eas_date, uid_from_global_object_id
-from gateway.content.meetings import reply_message
+from gateway.content.meetings import meeting_with_uid, reply_message
 from gateway.errors import CommandFailure
 from protocol.status import MeetingResponseStatus as Status
 from protocol.versions import at_least
 from protocol.xml import E, child, children, sub, text
 from store.api import NotFound
+from store.fixtures import eas_compact_date
 from store.types import FolderType, Item, NewItem
 
 ACCEPT, TENTATIVE, DECLINE = 1, 2, 3
@@ -144,9 +145,9 @@ async def _event_for_request(ctx: CommandContext, request_mail: Item) -> Item:
     calendar = await store.find_folder(user_id, FolderType.CALENDAR)
     if calendar is None:
         raise CommandFailure(Status.MAILBOX_ERROR, "no calendar")
-    for event in await store.list_items(user_id, calendar.id):
-        if uid and event.data.get("UID") == uid:
-            return event
+    event = await meeting_with_uid(store, user_id, calendar.id, uid) if uid else None
+    if event is not None:
+        return event
     return await store.add_item(user_id, calendar.id, _event_from_request(request_mail, uid))
 
 
@@ -174,7 +175,7 @@ def _compact(value: Any) -> str | None:
     """A MeetingRequest time (``2026-11-20T09:15:00.000Z``) in the compact form Calendar
     items carry (``20261120T091500Z``)."""
     moment = parse_eas_date(value)
-    return moment.strftime("%Y%m%dT%H%M%SZ") if moment is not None else None
+    return eas_compact_date(moment) if moment is not None else None
 
 
 async def _tell_organizer(ctx: CommandContext, event: Item, response: int) -> None:

@@ -40,7 +40,7 @@ from gateway.content.mime import (
     without_bcc,
 )
 from store.api import NotFound, Store
-from store.types import FolderType, Item, NewItem, Placement, User, WriteKey
+from store.types import FolderType, NewItem, Placement, User, WriteKey
 
 NDR_SENDER_NAME = "Microsoft Outlook"
 
@@ -127,7 +127,7 @@ async def _meeting_effects(store: Store, recipient: User, meeting: Meeting, body
     if calendar is None:
         return [], []
     event = meeting.event
-    existing = await _event_with_uid(store, recipient.id, calendar.id, event.uid)
+    existing = await meetings.meeting_with_uid(store, recipient.id, calendar.id, event.uid)
     if meeting.method == "REQUEST":
         if existing is None:
             return [Placement(recipient.id, calendar.id,
@@ -140,13 +140,6 @@ async def _meeting_effects(store: Store, recipient: User, meeting: Meeting, body
     else:  # a REPLY, to the organizer
         changes = meetings.with_reply(existing.data, event)
     return [], [(recipient.id, existing.server_id, changes)] if changes else []
-
-
-async def _event_with_uid(store: Store, user_id: int, folder_id: str, uid: str) -> Item | None:
-    for item in await store.list_items(user_id, folder_id):
-        if item.data.get("UID") == uid:
-            return item
-    return None
 
 
 def stamp(mime: bytes, sender: User, now: datetime) -> bytes:

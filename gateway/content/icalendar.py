@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from protocol import timezone
 from protocol.timezone import TimeZone, Transition
+from store.fixtures import eas_compact_date
 
 WEEKDAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")  # index = EAS/Windows day of week
 PARTSTAT_TO_ATTENDEE_STATUS = {"TENTATIVE": 2, "ACCEPTED": 3, "DECLINED": 4,
@@ -386,7 +387,7 @@ def _recurrence(value: str) -> dict[str, Any] | None:
         recurrence["Occurrences"] = _int(rule["COUNT"], 1)
     until = _moment(Property("UNTIL", {}, rule["UNTIL"]), {}) if rule.get("UNTIL") else None
     if until is not None:
-        recurrence["Until"] = until.strftime("%Y%m%dT%H%M%SZ")
+        recurrence["Until"] = eas_compact_date(until)
     return recurrence
 
 

@@ -33,7 +33,9 @@ from gateway.content import icalendar
 from gateway.content.icalendar import PARTSTAT_TO_ATTENDEE_STATUS, Calendar, Event
 from gateway.content.mail import eas_date, global_object_id
 from protocol import timezone
-from store.types import NewItem
+from store.api import Store
+from store.fixtures import eas_compact_date
+from store.types import Item, NewItem
 
 MEETING_RECEIVED, MEETING_CANCELED_RECEIVED = 3, 7
 RESPONSE_TENTATIVE, RESPONSE_NONE = 2, 5
@@ -97,6 +99,15 @@ def mail_fields(meeting: Meeting) -> dict[str, Any]:
             "MeetingRequest": {k: v for k, v in request.items() if v is not None}}
 
 
+async def meeting_with_uid(store: Store, user_id: int, folder_id: str, uid: str
+                           ) -> Item | None:
+    """The first calendar item of the folder that is the meeting ``uid`` names."""
+    for item in await store.list_items(user_id, folder_id):
+        if item.data.get("UID") == uid:
+            return item
+    return None
+
+
 def attendee_event(event: Event, body_text: str) -> NewItem:
     """The tentative meeting an invitation puts in the attendee's calendar."""
     return NewItem("Calendar", event_fields(event) | {
@@ -108,8 +119,8 @@ def attendee_event(event: Event, body_text: str) -> NewItem:
 def event_fields(event: Event) -> dict[str, Any]:
     """Calendar item fields (MS-ASCAL, compact times) of an invitation's event."""
     fields: dict[str, Any] = {
-        "Subject": event.summary, "StartTime": _compact(event.start),
-        "EndTime": _compact(event.end), "DtStamp": _compact(event.stamp or event.start),
+        "Subject": event.summary, "StartTime": eas_compact_date(event.start),
+        "EndTime": eas_compact_date(event.end), "DtStamp": eas_compact_date(event.stamp or event.start),
         "Timezone": _zone_blob(event), "AllDayEvent": int(event.all_day),
         "Sensitivity": event.sensitivity, "UID": event.uid,
         "OrganizerEmail": event.organizer, "OrganizerName": event.organizer_name or
@@ -131,7 +142,7 @@ def cancellation(event: Event, existing: dict[str, Any]) -> dict[str, Any]:
     """The changes a cancellation makes to the attendee's copy of the meeting: one
     occurrence removed (an exception), or the whole meeting marked canceled."""
     if event.recurrence_id is not None and existing.get("Recurrence"):
-        instance = _compact(event.recurrence_id)
+        instance = eas_compact_date(event.recurrence_id)
         kept = [e for e in existing.get("Exceptions") or []
                 if e.get("ExceptionStartTime") != instance]
         return {"Exceptions": [*kept, {"ExceptionStartTime": instance, "Deleted": 1}]}
@@ -161,7 +172,7 @@ def reply_message(attendee: str, attendee_name: str, meeting: dict[str, Any], pa
     subject = str(meeting.get("Subject", ""))
     organizer = str(meeting.get("OrganizerEmail", ""))
     lines = [f"UID:{icalendar.escape(str(meeting.get('UID', '')))}",
-             f"DTSTAMP:{_compact(now)}",
+             f"DTSTAMP:{eas_compact_date(now)}",
              f"DTSTART:{meeting.get('StartTime', '')}", f"DTEND:{meeting.get('EndTime', '')}",
              f"SUMMARY:{icalendar.escape(subject)}",
              f"ORGANIZER:mailto:{organizer}",
@@ -195,7 +206,3 @@ def _organizer(event: Event) -> str | None:
 
 def _zone_blob(event: Event) -> str:
     return base64.b64encode(timezone.encode(event.zone)).decode("ascii")
-
-
-def _compact(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%SZ")
