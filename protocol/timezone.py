@@ -85,6 +85,18 @@ class TimeZone:
         """Whether daylight time holds at this naive UTC time: each transition is read in
         the local time it is given in (daylight begins in standard time and ends in daylight
         time), so turned into UTC with the bias in force just before it."""
+        return self._in_daylight(utc, year, self.bias + self.standard_bias,
+                                 self.bias + self.daylight_bias)
+
+    def _in_daylight_local(self, local: datetime) -> bool:
+        """Whether a naive local time reads as daylight time (in the hour a clock is turned
+        back, the first of the two, as Windows reads it)."""
+        return self._in_daylight(local, local.year, 0, 0)
+
+    def _in_daylight(self, moment: datetime, year: int, begins_shift: int,
+                     ends_shift: int) -> bool:
+        """Whether ``moment`` lies in ``year``'s daylight time, the transitions moved by the
+        shifts (minutes) into the clock ``moment`` is read on."""
         if not self.keeps_daylight_time:
             return False
         assert self.daylight_date is not None and self.standard_date is not None
@@ -92,25 +104,11 @@ class TimeZone:
         ends = self.standard_date.in_year(year)
         if begins is None or ends is None:
             return False
-        begins += timedelta(minutes=self.bias + self.standard_bias)
-        ends += timedelta(minutes=self.bias + self.daylight_bias)
-        if begins < ends:
-            return begins <= utc < ends
-        return utc >= begins or utc < ends
-
-    def _in_daylight_local(self, local: datetime) -> bool:
-        """Whether a naive local time reads as daylight time (in the hour a clock is turned
-        back, the first of the two, as Windows reads it)."""
-        if not self.keeps_daylight_time:
-            return False
-        assert self.daylight_date is not None and self.standard_date is not None
-        begins = self.daylight_date.in_year(local.year)
-        ends = self.standard_date.in_year(local.year)
-        if begins is None or ends is None:
-            return False
+        begins += timedelta(minutes=begins_shift)
+        ends += timedelta(minutes=ends_shift)
         if begins < ends:  # northern hemisphere: daylight time inside the year
-            return begins <= local < ends
-        return local >= begins or local < ends  # southern: daylight time across new year
+            return begins <= moment < ends
+        return moment >= begins or moment < ends  # southern: daylight time across new year
 
 
 UTC_ZONE = TimeZone(bias=0)
