@@ -95,17 +95,24 @@ def free_port() -> int:
 
 
 # --- the client -----------------------------------------------------------------------------
+def request_line(command: str, device_id: str, policy_key: str
+                 ) -> tuple[dict[str, str], dict[str, str]]:
+    """The query parameters and headers of a benchmark device's request."""
+    params = {"Cmd": command, "User": USER, "DeviceId": device_id, "DeviceType": "iPhone"}
+    headers = {"MS-ASProtocolVersion": "16.1", "Content-Type": CONTENT_TYPE,
+               "User-Agent": "Apple-iPhone14C2/2104.92", "Authorization": AUTHORIZATION}
+    if policy_key:
+        headers["X-MS-PolicyKey"] = policy_key
+    return params, headers
+
+
 class Device:
     def __init__(self, session: aiohttp.ClientSession, base: str, device_id: str):
         self.session, self.base, self.device_id = session, base, device_id
         self.policy_key = ""
 
     async def post(self, command: str, document: Any) -> tuple[bytes, int]:
-        headers = {"MS-ASProtocolVersion": "16.1", "Content-Type": CONTENT_TYPE,
-                   "User-Agent": "Apple-iPhone14C2/2104.92", "Authorization": AUTHORIZATION}
-        if self.policy_key:
-            headers["X-MS-PolicyKey"] = self.policy_key
-        params = {"Cmd": command, "User": USER, "DeviceId": self.device_id, "DeviceType": "iPhone"}
+        params, headers = request_line(command, self.device_id, self.policy_key)
         body = document if isinstance(document, bytes) else wbxml.encode(document)
         async with self.session.post(f"{self.base}/Microsoft-Server-ActiveSync", params=params,
                                      data=body, headers=headers) as response:
@@ -175,10 +182,7 @@ def wire_requests(base: str, prepared: Prepared) -> list[wire.Request]:
     """Each device's resent Sync as the bytes the wire client writes again and again."""
     requests = []
     for n, (policy_key, body) in enumerate(prepared):
-        params = {"Cmd": "Sync", "User": USER, "DeviceId": f"BENCH{n:04d}", "DeviceType": "iPhone"}
-        headers = {"MS-ASProtocolVersion": "16.1", "Content-Type": CONTENT_TYPE,
-                   "User-Agent": "Apple-iPhone14C2/2104.92", "Authorization": AUTHORIZATION,
-                   "X-MS-PolicyKey": policy_key}
+        params, headers = request_line("Sync", f"BENCH{n:04d}", policy_key)
         requests.append(wire.Request.post(base, "/Microsoft-Server-ActiveSync", params, headers,
                                           body))
     return requests
