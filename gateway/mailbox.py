@@ -53,7 +53,9 @@ class ViewPage:
 class MailboxView:
     store: Store
     user: User
-    device: Device
+    # The device's key and the two things of its record a view reads, not the record: a
+    # held Ping keeps its view, and a record is a KiB of strings.
+    device_pk: int
     quarantined: bool
     notice_server_id: str | None
     _folders: dict[str, Folder] | None = field(default=None, repr=False)
@@ -67,7 +69,7 @@ class MailboxView:
         return cls(
             store=store,
             user=user,
-            device=device,
+            device_pk=device.id,
             quarantined=device.state == "quarantined",
             notice_server_id=device.notice_server_id,
         )
@@ -84,7 +86,7 @@ class MailboxView:
     @property
     def origin(self) -> int:
         """The origin to stamp on this device's writes (they are not echoed back to it)."""
-        return self.device.id
+        return self.device_pk
 
     # --- folders ----------------------------------------------------------------------
     async def folders(self) -> list[Folder]:
@@ -108,9 +110,9 @@ class MailboxView:
             folder = self._folders.get(folder_id)
             if folder is None:
                 return None, None
-            return folder, await self.store.get_sync_state(self.device.id, folder_id)
+            return folder, await self.store.get_sync_state(self.device_pk, folder_id)
         try:
-            return await self.store.get_folder_and_sync_state(self.user.id, self.device.id,
+            return await self.store.get_folder_and_sync_state(self.user.id, self.device_pk,
                                                               folder_id)
         except NotFound:
             return None, None

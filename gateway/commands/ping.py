@@ -14,7 +14,6 @@ with Status 1, as Exchange does.
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -60,10 +59,8 @@ async def handle(ctx: CommandContext) -> CommandResult | Held:
 
 
 def _waiting_view(store: Store, user: User, device: Device) -> MailboxView:
-    """The device's view of the mailbox, over its record without the extra data (its last
-    Ping, the hierarchy it was told: read back from JSON, a KiB and more) that a waiting
-    Ping has no use for."""
-    return MailboxView.for_device(store, user, dataclasses.replace(device, extra={}))
+    """A view of its own for the wait: the request's view keeps the folder list it read."""
+    return MailboxView.for_device(store, user, device)
 
 
 def _request(ctx: CommandContext) -> PingRequest:
@@ -150,7 +147,7 @@ async def _hold(store: Store, pushhub: PushHub, user: User, view: MailboxView,
     snapshot unless the device never ran FolderSync), and a wake costs one query per folder
     that changed: the device record is read again only when its access state changed."""
     deadline = time.monotonic() + request.heartbeat_s
-    device_pk = view.device.id
+    device_pk = view.device_pk
     watched = (*request.folder_ids, hierarchy.HIERARCHY)
     with pushhub.watch(user.id, watched, holder=device_pk) as watch:
         folders = _HierarchyCheck(store, user.id, device_pk)

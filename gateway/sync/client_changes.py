@@ -83,7 +83,7 @@ async def _add(ctx: UploadContext, command: ClientCommand, uploads: Uploads) -> 
                       **{k: v for k, v in values.items() if k in _NEW_ITEM_FIELDS})
         placed = await ctx.view.store.add_placed_items(
             [Placement(ctx.view.user.id, ctx.folder.id, new)],
-            once=WriteKey(ctx.view.device.id, ctx.folder.id, f"{ctx.sync_key}/{client_id}"),
+            once=WriteKey(ctx.view.device_pk, ctx.folder.id, f"{ctx.sync_key}/{client_id}"),
             origin=ctx.view.origin)
     except (ValueError, TypeError):
         _add_response(uploads, client_id, None, SyncStatus.CLIENT_ITEM_ERROR)
@@ -200,7 +200,7 @@ async def _trash_for(ctx: UploadContext) -> Folder | None:
 async def _follow_notice(ctx: UploadContext, old_id: str, new_id: str) -> None:
     """The notice keeps being the one visible item when the client moves it away."""
     if old_id == ctx.view.notice_server_id:
-        await ctx.view.store.update_device(ctx.view.device.id, notice_server_id=new_id)
+        await ctx.view.store.update_device(ctx.view.device_pk, notice_server_id=new_id)
         ctx.view.notice_server_id = new_id
 
 

@@ -84,7 +84,7 @@ async def _start_over(
         data["supported"] = list(request.supported)
     try:
         await env.view.store.replace_sync_state(SyncState(
-            device_pk=env.view.device.id, collection_id=folder.id,
+            device_pk=env.view.device_pk, collection_id=folder.id,
             sync_key=key.counter, position=0, data=data,
         ), state)
     except Conflict:  # an overlapping request of the device stored a state first
@@ -96,7 +96,7 @@ async def _start_over(
 async def _missing_status(env: SyncEnv, request: CollectionRequest) -> SyncStatus:
     """A collection whose folder is gone: 12 when the device was told about the folder (the
     hierarchy changed under it: FolderSync, then Sync again), 8 for an id it never had."""
-    told = await hierarchy.told_snapshot(env.view.store, env.view.device.id)
+    told = await hierarchy.told_snapshot(env.view.store, env.view.device_pk)
     if told is not None and request.collection_id in told:
         return SyncStatus.FOLDER_HIERARCHY_CHANGED
     return SyncStatus.OBJECT_NOT_FOUND
