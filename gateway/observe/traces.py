@@ -14,11 +14,11 @@ from __future__ import annotations
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -63,61 +63,47 @@ def rendered(value: Pending) -> str | None:
     return _readable(value, None)
 
 
-class HeaderBlock(Sequence[tuple[str, str]]):
-    """Header pairs kept as interned ``Name: value`` lines, read back as pairs: a tuple of
-    shared strings per entry's headers instead of a list of tuples of strings (a KiB a
-    side, for each of the last exchanges of each device). Most lines are the same for
-    every device of a kind (``Authorization: Basic ****``, its User-Agent, the
-    Content-Type of WBXML) and are kept once."""
+# Header lines (``Name: value``) of entries, each set kept once: most are the same for
+# every device of a kind (``Authorization: Basic ****``, its User-Agent, the Content-Type of
+# WBXML; an answer's headers), and a tuple per side of each of the last exchanges of
+# thousands of devices adds up. Bounded: past this many different sets, new ones are kept
+# by their entries alone.
+MAX_SHARED_HEADER_SETS = 20_000
+_shared_header_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
 
-    __slots__ = ("_lines",)
 
-    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
-        self._lines = tuple(sys.intern(f"{name}: {value}") for name, value in pairs)
+def header_lines(pairs: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """The pairs as interned lines, in a tuple shared with every entry that has the same."""
+    lines = tuple(sys.intern(f"{name}: {value}") for name, value in pairs)
+    shared = _shared_header_sets.get(lines)
+    if shared is not None:
+        return shared
+    if len(_shared_header_sets) < MAX_SHARED_HEADER_SETS:
+        _shared_header_sets[lines] = lines
+    return lines
 
-    def _pairs(self) -> list[tuple[str, str]]:
-        return [(name, value) for name, _, value in
-                (line.partition(": ") for line in self._lines)]
 
-    @overload
-    def __getitem__(self, index: int) -> tuple[str, str]: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[tuple[str, str]]: ...
-    def __getitem__(self, index: int | slice) -> tuple[str, str] | list[tuple[str, str]]:
-        return self._pairs()[index]
-
-    def __len__(self) -> int:
-        return len(self._pairs())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, HeaderBlock):
-            return self._lines == other._lines
-        return isinstance(other, Sequence) and self._pairs() == [tuple(p) for p in other]
-
-    def __hash__(self) -> int:
-        return hash(self._lines)
-
-    def __repr__(self) -> str:
-        return f"HeaderBlock({self._pairs()!r})"
+def header_pairs(lines: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(name, value) for name, _, value in (line.partition(": ") for line in lines)]
 
 
 @dataclass(frozen=True, slots=True)
 class TraceEntry:
     """One request and its answer, safe to show and to serialise."""
 
-    # The wall time of the request's arrival: the exchange's own datetime, written as ISO
-    # 8601 when read (`at`) rather than a string of its own for each entry.
-    arrived: datetime | str
+    # The gateway clock's time of the request's arrival, in seconds since the epoch (a float
+    # is half a datetime), written as ISO 8601 when read (`at`).
+    arrived: float | str
     device_pk: int | None
     user: str
     command: str
     request_line: str
-    request_headers: HeaderBlock
+    request_header_lines: tuple[str, ...]  # see header_lines; read as pairs: request_headers
     request_document: Pending = field(repr=False)
     request_body: str | None  # a body that is not a WBXML document: text, or hex when binary
     response_status: int
     eas_status: str | None  # the answer's top-level Status, when it has one
-    response_headers: HeaderBlock
+    response_header_lines: tuple[str, ...]
     response_document: Pending = field(repr=False)
     duration_ms: float
     notes: Mapping[str, str] = field(default_factory=dict)
@@ -126,6 +112,14 @@ class TraceEntry:
     def at(self) -> str:
         """ISO 8601, wall time of the request's arrival."""
         return self.arrived if isinstance(self.arrived, str) else _iso(self.arrived)
+
+    @property
+    def request_headers(self) -> list[tuple[str, str]]:
+        return header_pairs(self.request_header_lines)
+
+    @property
+    def response_headers(self) -> list[tuple[str, str]]:
+        return header_pairs(self.response_header_lines)
 
     @property
     def request_xml(self) -> str | None:
@@ -141,9 +135,10 @@ class TraceEntry:
         return xml
 
     def as_json(self) -> dict[str, Any]:
+        """The entry as JSON values; the headers as [name, value] pairs, the documents as
+        readable XML."""
         data = {"at": self.at} | {f.name: getattr(self, f.name) for f in fields(self)
-                                  if f.name not in ("arrived", "request_document",
-                                                    "response_document")}
+                                  if f.name not in _NOT_IN_JSON}
         data["notes"] = dict(self.notes)
         data["request_xml"] = self.request_xml
         data["response_xml"] = self.response_xml
@@ -152,13 +147,17 @@ class TraceEntry:
         return data
 
 
+_NOT_IN_JSON = frozenset({"arrived", "request_document", "response_document",
+                          "request_header_lines", "response_header_lines"})
+
+
 def entry_from_exchange(exchange: Exchange) -> TraceEntry:
     """The readable, credential-free record of one exchange."""
     password = basic_password(exchange.request_headers)
     query = redact_query(exchange.query or "", password)
     target = f"{exchange.path}?{query}" if query else exchange.path
     return TraceEntry(
-        arrived=(exchange.started_at if isinstance(exchange.started_at, datetime)
+        arrived=(exchange.started_at.timestamp() if isinstance(exchange.started_at, datetime)
                  else _iso(exchange.started_at)),
         device_pk=exchange.device_pk,
         # interned: each request parses its own copies, kept by every entry of the device
@@ -166,13 +165,14 @@ def entry_from_exchange(exchange: Exchange) -> TraceEntry:
         command=sys.intern(exchange.command or ""),
         # interned: a device's Pings (its Syncs of a folder) all have the same one
         request_line=sys.intern(f"{exchange.method} {target} HTTP/1.1"),
-        request_headers=HeaderBlock(redact_headers(exchange.request_headers, password)),
+        request_header_lines=header_lines(redact_headers(exchange.request_headers, password)),
         request_document=_lazy(exchange.request_document, len(exchange.request_body), password,
                                exchange.request_body),
         request_body=_raw_body(exchange, password),
         response_status=exchange.response_status,
         eas_status=_eas_status(exchange),
-        response_headers=HeaderBlock(redact_headers(exchange.response_headers, password)),
+        response_header_lines=header_lines(redact_headers(exchange.response_headers,
+                                                          password)),
         response_document=_lazy(exchange.response_document, exchange.response_body_size,
                                 password, exchange.response_wbxml),
         duration_ms=round(exchange.duration_s * 1000, 3),
@@ -181,7 +181,8 @@ def entry_from_exchange(exchange: Exchange) -> TraceEntry:
 
 
 def _eas_status(exchange: Exchange) -> str | None:
-    return None if exchange.eas_status is None else str(exchange.eas_status)
+    # interned: a handful of values, kept by every entry
+    return None if exchange.eas_status is None else sys.intern(str(exchange.eas_status))
 
 
 # The notes of the many entries that have none: one shared, read-only mapping rather than an

@@ -6,7 +6,7 @@ import gc
 from lxml import etree
 from observe_helpers import PASSWORD, sync_exchange
 
-from gateway.observe import OBSERVE
+from gateway.observe import OBSERVE, traces
 from gateway.observe.traces import _readable, entry_from_exchange
 from protocol import wbxml
 from protocol.xml import E
@@ -49,8 +49,15 @@ def test_headers_are_kept_as_shared_lines_and_read_back_as_pairs():
         "Authorization", "User-Agent", "MS-ASProtocolVersion"]
     assert ("MS-ASProtocolVersion", "16.1") in entry.request_headers
     assert entry.response_headers == [("MS-Server-ActiveSync", "16.1")]
-    held = [o for o in gc.get_referents(entry.request_headers) if not isinstance(o, type)]
-    assert len(held) == 1 and all(isinstance(line, str) for line in held[0])
-    (other,) = [o for o in gc.get_referents(again.request_headers) if not isinstance(o, type)]
-    assert all(mine is theirs for mine, theirs in zip(held[0], other, strict=True))
+    assert entry.request_header_lines is again.request_header_lines  # one tuple for both
+    assert entry.response_header_lines is again.response_header_lines
     assert entry.as_json()["response_headers"] == [["MS-Server-ActiveSync", "16.1"]]
+
+
+def test_the_shared_header_sets_are_bounded(monkeypatch):
+    monkeypatch.setattr(traces, "_shared_header_sets", {})
+    monkeypatch.setattr(traces, "MAX_SHARED_HEADER_SETS", 2)
+    made = [traces.header_lines([("Content-Length", str(n))]) for n in range(5)]
+    assert len(traces._shared_header_sets) == 2
+    assert traces.header_pairs(made[4]) == [("Content-Length", "4")]  # kept by its entry
+    assert traces.header_lines([("Content-Length", "1")]) is made[1]
