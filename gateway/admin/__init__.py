@@ -11,18 +11,18 @@ from aiohttp import web
 from gateway.admin.api import setup_api
 from gateway.admin.choice import setup_choice
 from gateway.admin.faults_api import setup_faults_api
-from gateway.admin.jsonapi import api_middleware
+from gateway.admin.jsonapi import ApiRoutes
 from gateway.admin.page import setup_admin_page
 from gateway.services import SERVICES
 
 
 def setup_admin(app: web.Application) -> None:
-    app.middlewares.append(api_middleware)
     app.router.add_get("/healthz", healthz)
     setup_api(app)
     setup_faults_api(app)
     setup_choice(app)
     setup_admin_page(app)
+    ApiRoutes(app).add_fallback()  # after every route of the API
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -17,6 +17,7 @@ from gateway.access.decision import MODES, unavailable_reason
 from gateway.admin import content_api
 from gateway.admin.jsonapi import (
     ApiError,
+    ApiRoutes,
     integer,
     iso,
     json_object,
@@ -40,7 +41,7 @@ DOMAIN_PATTERN = re.compile(r"(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.
 
 
 def setup_api(app: web.Application) -> None:
-    r = app.router
+    r = ApiRoutes(app)
     r.add_get(f"{V1}/openapi.json", openapi)
     r.add_get(f"{V1}/tenants", list_tenants)
     r.add_post(f"{V1}/tenants", post_tenant)

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.admin.jsonapi import ApiError, json_object, ok, string, timestamp
+from gateway.admin.jsonapi import ApiError, ApiRoutes, json_object, ok, string, timestamp
 from gateway.content.mail import new_email
 from gateway.services import SERVICES
 from store.api import NotFound
@@ -20,7 +20,7 @@ MAX_EVENT_DAYS = 366
 
 
 def setup_content_api(app: web.Application, prefix: str) -> None:
-    r = app.router
+    r = ApiRoutes(app)
     r.add_post(f"{prefix}/users", post_user)
     r.add_post(f"{prefix}/users/{{address}}/messages", post_message)
     r.add_post(f"{prefix}/users/{{address}}/events", post_event)

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from gateway import remote_wipe
 from gateway.admin.api import device_json
-from gateway.admin.jsonapi import ApiError, iso, json_object, ok, path_int
+from gateway.admin.jsonapi import ApiError, ApiRoutes, iso, json_object, ok, path_int
 from gateway.faults import FAULTS, FaultEngine, RuleError, parse_rule, setup_faults
 from gateway.faults.rules import describe
 from gateway.services import SERVICES
@@ -31,7 +31,7 @@ V1 = "/admin/api/v1"
 def setup_faults_api(app: web.Application) -> None:
     """The routes, and the fault engine the dispatcher consults."""
     setup_faults(app)
-    r = app.router
+    r = ApiRoutes(app)
     r.add_get(f"{V1}/faults", list_faults)
     r.add_post(f"{V1}/faults", add_fault)
     r.add_delete(f"{V1}/faults", clear_faults)

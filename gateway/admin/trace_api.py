@@ -1,14 +1,14 @@
 """``GET /admin/api/v1/devices/{pk}/trace``: a device's last exchanges, decoded, newest last.
 
 The entries are those of the trace book (`gateway.observe.traces`), already free of
-credentials; the bearer token is checked by the admin API's middleware like every route
-under ``/admin/api/``.
+credentials; the bearer token is checked as on every route under ``/admin/api/``
+(`jsonapi.ApiRoutes`).
 """
 from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.admin.jsonapi import ApiError, ok, path_int
+from gateway.admin.jsonapi import ApiError, ApiRoutes, ok, path_int
 from gateway.observe import OBSERVE
 from gateway.services import SERVICES
 from store.api import NotFound
@@ -17,7 +17,7 @@ ROUTE = "/admin/api/v1/devices/{pk}/trace"
 
 
 def setup_trace_api(app: web.Application) -> None:
-    app.router.add_get(ROUTE, get_trace)
+    ApiRoutes(app).add_get(ROUTE, get_trace)
 
 
 async def get_trace(request: web.Request) -> web.Response:

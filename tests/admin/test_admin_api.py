@@ -47,6 +47,20 @@ async def test_every_route_needs_the_token(live_server: Any, path: str) -> None:
     assert status == 403 and set(body) == {"error", "detail"}
 
 
+async def test_no_route_under_the_api_skips_the_token(live_server: Any) -> None:
+    """Each route is guarded on its own (no middleware): one added around ApiRoutes would
+    answer without a token. Every one of them, by its own method, is refused without."""
+    session = await live_server.session()
+    routes = [route for route in live_server.app.router.routes()
+              if route.resource.canonical.startswith("/admin/api/")]
+    assert len(routes) > 20
+    for route in routes:
+        path = route.resource.canonical.replace("{", "").replace("}", "").replace("tail:.*", "x")
+        method = "GET" if route.method == "*" else route.method
+        async with session.request(method, f"{live_server.http_url}{path}") as response:
+            assert response.status == 401, (route.method, route.resource.canonical)
+
+
 async def test_healthz_needs_no_token(live_server: Any) -> None:
     session = await live_server.session()
     async with session.get(f"{live_server.http_url}/healthz") as response:
@@ -56,8 +70,8 @@ async def test_healthz_needs_no_token(live_server: Any) -> None:
 async def test_unknown_routes_and_methods_are_json_errors(live_server: Any) -> None:
     status, body, _ = await call(live_server, "GET", "/nothing-here")
     assert status == 404 and body["error"] == "not-found"
-    status, body, _ = await call(live_server, "DELETE", "/clock")
-    assert status == 405 and "detail" in body
+    status, body, headers = await call(live_server, "DELETE", "/clock")
+    assert status == 405 and "detail" in body and headers["Allow"] == "GET,PUT"
 
 
 # --- mobile access --------------------------------------------------------------------------
