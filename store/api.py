@@ -279,6 +279,11 @@ class Store(abc.ABC):
     ) -> list[Device]: ...
 
     @abc.abstractmethod
+    async def count_devices_by_state(self) -> dict[str, int]:
+        """How many devices are in each access state (states with none left out): counted
+        by the database, not by reading every device."""
+
+    @abc.abstractmethod
     async def due_devices(self, now: datetime) -> list[Device]:
         """Devices with a deadline at or before ``now``: ``pending`` whose notice_at has
         come, or ``quarantined`` whose quarantine_until has passed."""

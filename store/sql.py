@@ -694,6 +694,11 @@ class SqlStore(Store):
         async with self._read() as s:
             return [convert.device(*found) for found in (await s.execute(query)).all()]
 
+    async def count_devices_by_state(self) -> dict[str, int]:
+        query = select(DeviceRow.state, func.count()).group_by(DeviceRow.state)
+        async with self._read() as s:
+            return {state: count for state, count in (await s.execute(query)).all()}
+
     async def due_devices(self, now: datetime) -> list[Device]:
         async with self._read() as s:
             query = _device_query().where(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -62,8 +61,7 @@ class DeviceStateCollector(Collector):
         self.counts: dict[str, int] = {}
 
     async def refresh(self, store: Store) -> None:
-        devices = await store.list_devices()
-        self.counts = dict(Tally(device.state for device in devices))
+        self.counts = await store.count_devices_by_state()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(

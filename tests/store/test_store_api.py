@@ -228,6 +228,10 @@ async def test_devices(store: Store, alice: User):
     assert [d.id for d in await store.list_devices(user="ALICE@contoso.com")] == [created.id, pending.id]
     assert [d.id for d in await store.list_devices(state="pending")] == [pending.id]
     assert await store.list_devices(tenant="fabrikam.com") == []
+    states = {d.state for d in await store.list_devices()}
+    assert await store.count_devices_by_state() == {
+        state: len(await store.list_devices(state=state)) for state in states}
+    assert (await store.count_devices_by_state())["pending"] == 1
     assert await store.next_deadline() == T0 + timedelta(hours=3)
     assert await store.due_devices(T0) == []
     assert [d.id for d in await store.due_devices(T0 + timedelta(hours=3))] == [pending.id]
