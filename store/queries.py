@@ -31,6 +31,12 @@ DEVICE_BY_PK = _DEVICE_WITH_ADDRESS.where(_devices.c.id == bindparam("pk"))
 FOLDER = select(_folders).where(_folders.c.user_id == bindparam("user_id"),
                                 _folders.c.folder_id == bindparam("folder_id"))
 
+# A mailbox's folders in the order they were made (param: user_id), and whether the user is
+# there at all (an empty list and an unknown user are told apart).
+FOLDERS = select(_folders).where(_folders.c.user_id == bindparam("user_id")).order_by(
+    _folders.c.id)
+USER_EXISTS = select(_users.c.id).where(_users.c.id == bindparam("user_id"))
+
 # A collection's sync state (params: device_pk, collection_id).
 SYNC_STATE = select(_sync_states).where(_sync_states.c.device_pk == bindparam("device_pk"),
                                         _sync_states.c.collection_id == bindparam("collection_id"))
@@ -61,6 +67,12 @@ SYNC_STATE_FOR_UPDATE = SYNC_STATE.with_for_update()
 
 _STATE_VALUES = {name: bindparam(name) for name in (
     "sync_key", "position", "prev_sync_key", "prev_position", "data", "prev_data")}
+
+# A mailbox's folders in the order they were made (param: user_id), and whether the user is
+# there at all (an empty list and an unknown user are told apart).
+FOLDERS = select(_folders).where(_folders.c.user_id == bindparam("user_id")).order_by(
+    _folders.c.id)
+USER_EXISTS = select(_users.c.id).where(_users.c.id == bindparam("user_id"))
 
 # A collection's sync state written over (params: the values, and the row's key as
 # b_device_pk, b_collection_id: an UPDATE keeps the column names for its SET clause).

@@ -319,6 +319,9 @@ class SqlStore(Store):
 
     # --- folders ----------------------------------------------------------------------
     async def list_folders(self, user_id: int) -> list[Folder]:
+        if self._direct is not None:
+            with _translate_errors():
+                return self._direct.folders(user_id)
         async with self._read() as s:
             await _user_row(s, user_id)
             rows = await s.scalars(

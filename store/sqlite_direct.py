@@ -1,4 +1,5 @@
-"""The statements of every Sync, run on SQLite without SQLAlchemy's execution machinery.
+"""The statements of every Sync, and the folder list every Ping reads, run on SQLite
+without SQLAlchemy's execution machinery.
 
 A one-change Sync reads its device, its folder and sync state and a page of the change log,
 and writes its new sync state: a dozen statements. Through the async engine each one costs
@@ -93,6 +94,8 @@ _DEVICE = Statement(queries.DEVICE)
 _DEVICE_BY_PK = Statement(queries.DEVICE_BY_PK)
 _DEVICE_EXISTS = Statement(queries.DEVICE_EXISTS)
 _FOLDER = Statement(queries.FOLDER)
+_FOLDERS = Statement(queries.FOLDERS)
+_USER_EXISTS = Statement(queries.USER_EXISTS)
 _SYNC_STATE = Statement(queries.SYNC_STATE)
 _INSERT_SYNC_STATE = Statement(queries.INSERT_SYNC_STATE)
 _UPDATE_SYNC_STATE = Statement(queries.UPDATE_SYNC_STATE)
@@ -135,6 +138,14 @@ class SqliteDirect:
 
     def folder(self, user_id: int, folder_id: str) -> Folder:
         return convert.folder(self._folder_row(user_id, folder_id))
+
+    def folders(self, user_id: int) -> list[Folder]:
+        """Every folder of a mailbox (each Ping reads them to see whether the hierarchy
+        moved on)."""
+        with self._transaction("BEGIN"):
+            if self._one(_USER_EXISTS, {"user_id": user_id}) is None:
+                raise NotFound(f"no user with id {user_id}")
+            return [convert.folder(row) for row in self._all(_FOLDERS, {"user_id": user_id})]
 
     def sync_state(self, device_pk: int, collection_id: str) -> SyncState | None:
         row = self._one(_SYNC_STATE, {"device_pk": device_pk, "collection_id": collection_id})

@@ -85,6 +85,8 @@ async def test_standard_folders_and_folder_tree(store: Store, alice: User):
         "7": "Tasks", "8": "Calendar", "9": "Contacts", "10": "Notes"}
     assert all(f.parent_id == "0" for f in folders.values())
     assert folders["8"].item_class == "Calendar" and folders["8"].type is FolderType.CALENDAR
+    with pytest.raises(NotFound):
+        await store.list_folders(alice.id + 1000)
     assert (await store.find_folder(alice.id, FolderType.SENT_ITEMS)).id == "5"
     assert await store.find_folder(alice.id, FolderType.JOURNAL) is None
     h0 = await store.folder_position(alice.id, "")
