@@ -99,3 +99,19 @@ def test_the_callers_documents_are_left_alone():
                                                  E("ItemOperations:Password", "x")))
     entry_from_exchange(exchange)
     assert exchange.request_document[0].text == "x"
+
+
+@pytest.mark.parametrize("text", [f"my password is {PASSWORD}", f"ünïcode {PASSWORD} ✓"])
+def test_an_answer_holding_the_password_is_scrubbed_at_once(text):
+    from protocol import wbxml
+
+    answer = E("ItemOperations:ItemOperations", E("ItemOperations:Response",
+               E("ItemOperations:Fetch", E("AirSyncBase:Body", E("AirSyncBase:Data", text)))))
+    entry = entry_from_exchange(sync_exchange(response_document=answer,
+                                              response_wbxml=wbxml.encode(answer)))
+    assert isinstance(entry.response_document, str)  # rendered now, not kept as bytes
+    assert PASSWORD not in json.dumps(entry.as_json())
+    plain = E("ItemOperations:ItemOperations", E("ItemOperations:Status", "1"))
+    kept = entry_from_exchange(sync_exchange(response_document=plain,
+                                             response_wbxml=wbxml.encode(plain)))
+    assert isinstance(kept.response_document, bytes)  # no password: the bytes, read later
