@@ -11,7 +11,7 @@ import shutil
 import time
 
 import pytest
-from server_fixtures import ADMIN_TOKEN, DB_NAME, basic_auth, running
+from server_fixtures import ADMIN_TOKEN, DB_NAME, basic_auth, provision_request, running
 
 import store.engine
 from gateway.config import Address, Config
@@ -102,17 +102,19 @@ async def one_connection_server(demo_database_template, tmp_path, monkeypatch):
 async def test_no_database_connection_free_is_503_with_retry_after(one_connection_server,
                                                                   caplog):
     server = one_connection_server
-    key = await server.provision()
-    folder_sync = E("FolderHierarchy:FolderSync", E("FolderHierarchy:SyncKey", "0"))
+    await server.provision()
+    # A Provision writes the device through the pool (the reads of a Sync or a FolderSync on
+    # SQLite run on a connection of their own, store/sqlite_direct.py).
+    provision = provision_request()
     taken = await server.store.engine.connect()  # the pool's only connection
     try:
-        answer = await server.eas("FolderSync", folder_sync, policy_key=key)
+        answer = await server.eas("Provision", provision, provision=False)
     finally:
         await taken.close()
     assert answer.status == 503
     assert answer.headers["Retry-After"] == "5"
     assert not [r for r in caplog.records if "unexpected" in r.getMessage()]
-    again = await server.eas("FolderSync", folder_sync, policy_key=key)
+    again = await server.eas("Provision", provision, provision=False)
     assert again.status == 200 and again.eas_status == 1
     metrics = server.app[OBSERVE].metrics
     assert metrics.busy._value.get() == 1
