@@ -90,7 +90,6 @@ def api_handler(handler: Handler) -> Handler:
                 raise
             return answer
 
-    guarded.guarded_api_handler = True  # type: ignore[attr-defined]  # checked by a test
     return guarded
 
 
@@ -121,11 +120,12 @@ def _allow(exc: web.HTTPException) -> dict[str, str] | None:
 
 
 async def _no_such_route(request: web.Request) -> web.StreamResponse:
-    allowed: set[str] = set()
+    allowed: set[str] = set()  # the methods of other routes of this path, if it has any
     for resource in request.app.router.resources():
         if resource is not request.match_info.route.resource:
             match, methods = await resource.resolve(request)
-            allowed |= methods if match is None else set()
+            if match is None:
+                allowed |= methods
     if allowed:
         raise web.HTTPMethodNotAllowed(request.method, sorted(allowed))
     raise web.HTTPNotFound()
