@@ -68,12 +68,6 @@ SYNC_STATE_FOR_UPDATE = SYNC_STATE.with_for_update()
 _STATE_VALUES = {name: bindparam(name) for name in (
     "sync_key", "position", "prev_sync_key", "prev_position", "data", "prev_data")}
 
-# A mailbox's folders in the order they were made (param: user_id), and whether the user is
-# there at all (an empty list and an unknown user are told apart).
-FOLDERS = select(_folders).where(_folders.c.user_id == bindparam("user_id")).order_by(
-    _folders.c.id)
-USER_EXISTS = select(_users.c.id).where(_users.c.id == bindparam("user_id"))
-
 # A collection's sync state written over (params: the values, and the row's key as
 # b_device_pk, b_collection_id: an UPDATE keeps the column names for its SET clause).
 UPDATE_SYNC_STATE = (
