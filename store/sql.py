@@ -322,11 +322,11 @@ class SqlStore(Store):
         if self._direct is not None:
             with _translate_errors():
                 return self._direct.folders(user_id)
-        async with self._read() as s:
-            await _user_row(s, user_id)
-            rows = await s.scalars(
-                select(FolderRow).where(FolderRow.user_id == user_id).order_by(FolderRow.id)
-            )
+        parameters = {"user_id": user_id}
+        async with self._fetch_snapshot() as s:
+            if (await s.execute(queries.USER_EXISTS, parameters)).first() is None:
+                raise NotFound(f"no user with id {user_id}")
+            rows = (await s.execute(queries.FOLDERS, parameters)).all()
             return [convert.folder(row) for row in rows]
 
     async def get_folder(self, user_id: int, folder_id: str) -> Folder:
