@@ -34,7 +34,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks.procstat import cpu_seconds, rss_kib
-from emulator.load import generated_address
+from emulator.load import generated_address, pings_held_in
 from gateway.gcpolicy import TRIM_EVERY_S
 
 TOKEN = "bench-token"
@@ -141,10 +141,10 @@ def server_pings_held(base: str) -> int:
         async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as answer:
             return await answer.text()
 
-    for line in asyncio.run(scrape()).splitlines():
-        if line.startswith("easgate_pings_held "):
-            return int(float(line.split()[1]))
-    raise RuntimeError("the gateway's /metrics has no easgate_pings_held")
+    held = pings_held_in(asyncio.run(scrape()))
+    if held is None:
+        raise RuntimeError("the gateway's /metrics has no easgate_pings_held")
+    return held
 
 
 def wait_until_held(base: str, count: int, timeout: float) -> int:

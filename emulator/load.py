@@ -284,6 +284,14 @@ class Device:
             self.load.stats.ping_answers["expired"] += 1
 
 
+def pings_held_in(metrics: str) -> int | None:
+    """The gateway's ``easgate_pings_held`` gauge in its /metrics text; None without it."""
+    for line in metrics.splitlines():
+        if line.startswith("easgate_pings_held "):
+            return int(float(line.split()[1]))
+    return None
+
+
 class LoadGenerator:
     def __init__(self, plan: LoadPlan, *, events: TextIO | None = None,
                  on_tick: Callable[[LoadGenerator], None] | None = None):
@@ -498,10 +506,7 @@ class LoadGenerator:
                 text = await answer.text() if answer.status == 200 else ""
         except (aiohttp.ClientError, TimeoutError):
             return None
-        for line in text.splitlines():
-            if line.startswith("easgate_pings_held "):
-                return int(float(line.split()[1]))
-        return None
+        return pings_held_in(text)
 
     async def _until(self, condition: Callable[[], bool], timeout: float) -> bool:
         deadline = time.perf_counter() + timeout
