@@ -12,8 +12,11 @@ the calendar item itself. The answer updates the calendar as Exchange does:
   event follows (3 accepted, 2 tentative, 4 declined);
 - on 16.0 and later, ``SendResponse`` has the server send the reply mail to the organizer
   (with its optional body), through the same delivery as SendMail; earlier clients send it
-  themselves.
-Status 2 for a request that names nothing this device may see, or no meeting.
+  themselves. With ``ProposedStartTime`` and ``ProposedEndTime`` the reply proposes a new
+  time (an iTIP COUNTER, "New Time Proposed: …"), and a local organizer's meeting records
+  the proposal on the attendee until the attendee answers again.
+Status 2 for a request that names nothing this device may see, or no meeting, or a proposal
+that is not a start and a later end.
 """
 from __future__ import annotations
 
@@ -23,8 +26,13 @@ from lxml import etree
 
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.content.delivery import submit
-from gateway.content.mail import eas_date, parse_eas_date, uid_from_global_object_id
-from gateway.content.meetings import meeting_with_uid, reply_message
+from gateway.content.mail import (
+    PROPOSAL_FIELDS,
+    eas_date,
+    parse_eas_date,
+    uid_from_global_object_id,
+)
+from gateway.content.meetings import answered, meeting_with_uid, proposal_fields, reply_message
 from gateway.errors import CommandFailure
 from protocol.status import MeetingResponseStatus as Status
 from protocol.versions import at_least
@@ -67,10 +75,17 @@ async def _respond(ctx: CommandContext, request: etree._Element) -> etree._Eleme
         return result
     instance = text(request, "MeetingResponse:InstanceId") or text(request,
                                                                     "AirSyncBase:InstanceId")
-    event, calendar_id = await answer_meeting(ctx, source, response, instance)
     send = child(request, "MeetingResponse:SendResponse")
-    if send is not None and at_least(ctx.request.protocol_version, "16.0"):
-        await _send_response(ctx, event, response, instance, send)
+    if not at_least(ctx.request.protocol_version, "16.0"):
+        send = None  # before 16.0 the client mails its reply itself
+    try:
+        proposal = _proposal(send)
+    except ValueError:
+        sub(result, "MeetingResponse:Status", Status.INVALID_REQUEST)
+        return result
+    event, calendar_id = await answer_meeting(ctx, source, response, instance, proposal)
+    if send is not None:
+        await _send_response(ctx, event, response, instance, send, proposal)
     sub(result, "MeetingResponse:Status", Status.SUCCESS)
     if calendar_id is not None:
         sub(result, "MeetingResponse:CalendarId", calendar_id)
@@ -81,8 +96,23 @@ def _is_meeting(item: Item) -> bool:
     return item.item_class == "Calendar" or isinstance(item.data.get("MeetingRequest"), dict)
 
 
+def _proposal(send: etree._Element | None) -> dict[str, str] | None:
+    """A new time proposal (both times, compact, the end after the start); None without
+    one, ValueError for half of one or times that do not read."""
+    if send is None:
+        return None
+    start, end = (text(send, f"MeetingResponse:{tag}") for tag in PROPOSAL_FIELDS)
+    if start is None and end is None:
+        return None
+    moments = [parse_eas_date((value or "").strip()) for value in (start, end)]
+    if moments[0] is None or moments[1] is None or not moments[0] < moments[1]:
+        raise ValueError("a proposal needs a start and a later end")
+    return proposal_fields(moments[0], moments[1])
+
+
 async def answer_meeting(ctx: CommandContext, source: Item, response: int,
-                         instance: str | None) -> tuple[Item, str | None]:
+                         instance: str | None, proposal: dict[str, str] | None = None
+                         ) -> tuple[Item, str | None]:
     """Apply the response; the attendee's meeting (as it was) and its calendar item id when
     it stays in the calendar."""
     store, user_id = ctx.services.store, ctx.user.id
@@ -101,12 +131,13 @@ async def answer_meeting(ctx: CommandContext, source: Item, response: int,
         deleted = await store.find_folder(user_id, FolderType.DELETED_ITEMS)
         if deleted is not None:
             await store.move_item(user_id, source.server_id, deleted.id)
-    await _tell_organizer(ctx, event, response)
+    await _tell_organizer(ctx, event, response, proposal)
     return event, calendar_id
 
 
 async def _send_response(ctx: CommandContext, event: Item, response: int,
-                         instance: str | None, send: etree._Element) -> None:
+                         instance: str | None, send: etree._Element,
+                         proposal: dict[str, str] | None) -> None:
     """The reply mail to the organizer (none when the meeting names no organizer, or the
     user organizes it); a copy stays in Sent Items, as Exchange keeps it."""
     organizer = str(event.data.get("OrganizerEmail") or "")
@@ -115,7 +146,8 @@ async def _send_response(ctx: CommandContext, event: Item, response: int,
     body = child(send, "AirSyncBase:Body")
     note = text(body, "AirSyncBase:Data", "") if body is not None else ""
     mime = reply_message(ctx.user.address, ctx.user.display_name, event.data,
-                         PARTSTAT[response], note or "", ctx.services.clock.now(), instance)
+                         PARTSTAT[response], note or "", ctx.services.clock.now(), instance,
+                         proposal)
     await submit(ctx.services.store, ctx.user, mime, now=ctx.services.clock.now(),
                  save_in_sent=True)
 
@@ -178,9 +210,10 @@ def _compact(value: Any) -> str | None:
     return eas_compact_date(moment) if moment is not None else None
 
 
-async def _tell_organizer(ctx: CommandContext, event: Item, response: int) -> None:
-    """Record the attendee's answer in the organizer's own event, when the organizer has a
-    mailbox here (the mail Exchange would send, reduced to its effect)."""
+async def _tell_organizer(ctx: CommandContext, event: Item, response: int,
+                          proposal: dict[str, str] | None) -> None:
+    """Record the attendee's answer (and proposal) in the organizer's own event, when the
+    organizer has a mailbox here (the mail Exchange would send, reduced to its effect)."""
     organizer_address = str(event.data.get("OrganizerEmail") or "")
     uid = event.data.get("UID")
     if not organizer_address or not uid or organizer_address.lower() == ctx.user.address.lower():
@@ -200,6 +233,7 @@ async def _tell_organizer(ctx: CommandContext, event: Item, response: int) -> No
         for attendee in attendees:
             if str(attendee.get("Email", "")).lower() == ctx.user.address.lower():
                 attendee["AttendeeStatus"] = ATTENDEE_STATUS[response]
+                answered(attendee, proposal)
         await store.update_item(organizer.id, candidate.server_id, data={"Attendees": attendees})
 
 

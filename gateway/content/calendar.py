@@ -21,6 +21,7 @@ from lxml import etree
 
 from gateway.content.body import BodyOptions, parse_body, render_body
 from gateway.content.fields import parse_categories, render_categories
+from gateway.content.mail import PROPOSAL_FIELDS
 from protocol.versions import at_least
 from protocol.xml import E, child, children, sub, text
 from store.types import Item
@@ -93,7 +94,7 @@ def _structured(tag: str, value: Any, options: BodyOptions, version: str,
     if tag == "Location":
         return [render_location(str(value), version)]
     if tag == "Attendees":
-        return [render_attendees(value)]
+        return [render_attendees(value, version)]
     if tag == "Recurrence":
         return [render_recurrence(value, version)]
     if tag == "Exceptions":
@@ -109,13 +110,18 @@ def render_location(location: str, version: str) -> etree._Element:
     return E("Calendar:Location", location)
 
 
-def render_attendees(attendees: Iterable[dict[str, Any]]) -> etree._Element:
+def render_attendees(attendees: Iterable[dict[str, Any]], version: str) -> etree._Element:
+    """The attendee list; on 16.0 and later with an attendee's new time proposal."""
     container = E("Calendar:Attendees")
+    proposals = at_least(version, "16.0")
     for attendee in attendees:
         element = sub(container, "Calendar:Attendee")
         for tag in ATTENDEE_FIELDS:
             if attendee.get(tag) is not None:
                 sub(element, f"Calendar:{tag}", attendee[tag])
+        for tag in PROPOSAL_FIELDS if proposals else ():
+            if attendee.get(tag):
+                sub(element, f"MeetingResponse:{tag}", attendee[tag])
     return container
 
 
@@ -147,7 +153,7 @@ def render_exceptions(exceptions: Iterable[dict[str, Any]], options: BodyOptions
             elif tag == "Location":
                 element.append(render_location(str(value), version))
             elif tag == "Attendees":
-                element.append(render_attendees(value))
+                element.append(render_attendees(value, version))
             else:
                 sub(element, f"Calendar:{tag}", value)
     return container

@@ -9,7 +9,7 @@ What happens to each recipient, as Exchange Online does it for one organisation:
 - any other domain: accepted and handed to nobody, as there is no outbound transport.
 A message with no recipient at all is refused (Status 119), unreadable MIME too (107).
 A meeting mail (a text/calendar part with an iTIP method) reaches its recipients as Exchange
-delivers it: a meeting request, cancellation or reply, with its effect on their calendars
+delivers it: a meeting request, cancellation, reply or new time proposal, with its effect on their calendars
 (gateway/content/meetings.py).
 
 Every copy — the recipients' Inboxes, the Sent Items copy, the non-delivery report — is
@@ -137,8 +137,8 @@ async def _meeting_effects(store: Store, recipient: User, meeting: Meeting, body
         return [], []
     if meeting.method == "CANCEL":
         changes = meetings.cancellation(event, existing.data)
-    else:  # a REPLY, to the organizer
-        changes = meetings.with_reply(existing.data, event)
+    else:  # a REPLY or a COUNTER, to the organizer
+        changes = meetings.with_reply(existing.data, meeting)
     return [], [(recipient.id, existing.server_id, changes)] if changes else []
 
 

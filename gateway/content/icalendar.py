@@ -78,6 +78,10 @@ class Event:
     reminder: int | None = None
     cancelled: bool = False
     stamp: datetime | None = None
+    # A COUNTER's DTSTART/DTEND are the attendee's proposal; Outlook and Exchange name the
+    # meeting's own times in X-MS-OLK-ORIGINALSTART/END (absent from other writers).
+    original_start: datetime | None = None
+    original_end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,8 @@ def _event(component: Component, zones: dict[str, TimeZone]) -> Event | None:
         reminder=_reminder(component),
         cancelled=component.value("STATUS").upper() == "CANCELLED",
         stamp=_moment(component.first("DTSTAMP"), zones),
+        original_start=_moment(component.first("X-MS-OLK-ORIGINALSTART"), zones),
+        original_end=_moment(component.first("X-MS-OLK-ORIGINALEND"), zones),
     )
 
 

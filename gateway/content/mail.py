@@ -47,6 +47,10 @@ MEETING_REQUEST_FIELDS = (
     "RecurrenceId", "Reminder", "ResponseRequested", "Sensitivity", "BusyStatus",
     "TimeZone", "GlobalObjId", "DisallowNewTimeProposal",
 )
+# A new time proposal (MS-ASCMD 2.2.3.140/141), 16.0 and later: on a response mail's
+# MeetingRequest and on the organizer's Calendar:Attendee, in the MeetingResponse page.
+PROPOSAL_FIELDS = ("ProposedStartTime", "ProposedEndTime")
+RESPONSE_CLASS_PREFIX = "IPM.Schedule.Meeting.Resp"
 RECURRENCE_FIELDS = ("Type", "Interval", "Until", "Occurrences", "WeekOfMonth", "DayOfMonth",
                      "DayOfWeek", "MonthOfYear")
 
@@ -65,7 +69,7 @@ def render_email(item: Item, options: BodyOptions, version: str) -> list[etree._
         fields.append(render_attachments(item.attachments))
     fields.append(render_body(item, options, version))
     fields.append(E("Email:MessageClass", data.get("MessageClass", "IPM.Note")))
-    if isinstance(data.get("MeetingRequest"), dict):
+    if _shows_meeting_request(data, version):
         fields.append(render_meeting_request(data["MeetingRequest"], version))
     fields.append(E("Email:InternetCPID", data.get("InternetCPID", "65001")))
     fields.append(render_flag(item))
@@ -144,7 +148,20 @@ def render_meeting_request(request: dict[str, Any], version: str) -> etree._Elem
                     sub(recurrence, f"Email:{field}", request["Recurrence"][field])
     if at_least(version, "14.1"):
         sub(element, "Email2:MeetingMessageType", request.get("MeetingMessageType", 1))
+    if at_least(version, "16.0"):
+        for tag in PROPOSAL_FIELDS:
+            if request.get(tag):
+                sub(element, f"MeetingResponse:{tag}", request[tag])
     return element
+
+
+def _shows_meeting_request(data: dict[str, Any], version: str) -> bool:
+    """Whether a mail's Email:MeetingRequest goes out: always for a request or cancellation;
+    for a response (a new time proposal) only from 16.0, which can say what it proposes."""
+    if not isinstance(data.get("MeetingRequest"), dict):
+        return False
+    return not str(data.get("MessageClass", "")).startswith(RESPONSE_CLASS_PREFIX) \
+        or at_least(version, "16.0")
 
 
 def _conversation(item: Item) -> list[etree._Element]:

@@ -11,10 +11,14 @@ part with an iTIP method (RFC 5546). Exchange does not deliver that as a plain m
 - CANCEL: ``IPM.Schedule.Meeting.Canceled``; the recipient's meeting is marked canceled
   (MeetingStatus 7), or the one occurrence named by RECURRENCE-ID is removed;
 - REPLY: ``IPM.Schedule.Meeting.Resp.Pos/Tent/Neg`` to the organizer, whose meeting records
-  the attendee's answer.
+  the attendee's answer;
+- COUNTER (a reply that proposes a new time, "New Time Proposed: …"): the same reply
+  classes, with an Email:MeetingRequest that names the meeting's times and the proposal
+  (MeetingResponse:ProposedStartTime/EndTime, rendered on 16.0 and later); the organizer's
+  meeting records the proposal on the attendee, until the attendee's next answer.
 
 On EAS 16.0 and later a MeetingResponse with SendResponse asks the server to send that reply
-itself: `reply_message` writes it.
+(or counter-proposal) itself: `reply_message` writes it.
 
 This module turns the parsed calendar into those mail fields and calendar changes; the
 delivery (gateway/content/delivery.py) applies them.
@@ -31,7 +35,7 @@ from typing import Any
 
 from gateway.content import icalendar
 from gateway.content.icalendar import PARTSTAT_TO_ATTENDEE_STATUS, Calendar, Event
-from gateway.content.mail import eas_date, global_object_id
+from gateway.content.mail import PROPOSAL_FIELDS, eas_date, global_object_id
 from protocol import timezone
 from store.api import Store
 from store.fixtures import eas_compact_date
@@ -41,6 +45,9 @@ MEETING_RECEIVED, MEETING_CANCELED_RECEIVED = 3, 7
 RESPONSE_TENTATIVE, RESPONSE_NONE = 2, 5
 INITIAL_REQUEST, FULL_UPDATE = 1, 2  # Email2:MeetingMessageType
 REPLY_WORDS = {"ACCEPTED": "Accepted", "TENTATIVE": "Tentative", "DECLINED": "Declined"}
+COUNTER_WORDS = "New Time Proposed"
+REPLY_METHODS = ("REPLY", "COUNTER")
+NO_MESSAGE_TYPE = 0  # Email2:MeetingMessageType of a mail that is no request (a response)
 REPLY_CLASS = {"ACCEPTED": "IPM.Schedule.Meeting.Resp.Pos",
                "TENTATIVE": "IPM.Schedule.Meeting.Resp.Tent",
                "DECLINED": "IPM.Schedule.Meeting.Resp.Neg"}
@@ -67,7 +74,7 @@ def meeting_of(message: EmailMessage) -> Meeting | None:
             content = content.decode("utf-8", "replace")
         calendar: Calendar = icalendar.read_calendar(content)
         method = (part.get_param("method") or calendar.method or "").upper()
-        if calendar.events and method in ("REQUEST", "CANCEL", "REPLY"):
+        if calendar.events and method in ("REQUEST", "CANCEL", *REPLY_METHODS):
             return Meeting(method, calendar.events[0])
     return None
 
@@ -76,8 +83,10 @@ def mail_fields(meeting: Meeting) -> dict[str, Any]:
     """The fields of the recipient's copy that make it a meeting mail."""
     event = meeting.event
     if meeting.method == "REPLY":
-        status = event.attendees[0].status if event.attendees else "ACCEPTED"
-        return {"MessageClass": REPLY_CLASS.get(status, REPLY_CLASS["ACCEPTED"])}
+        return {"MessageClass": _reply_class(event, "ACCEPTED")}
+    if meeting.method == "COUNTER":
+        return {"MessageClass": _reply_class(event, "TENTATIVE"),
+                "MeetingRequest": _counter_request(event)}
     request: dict[str, Any] = {
         "AllDayEvent": int(event.all_day), "StartTime": eas_date(event.start),
         "DtStamp": eas_date(event.stamp or event.start), "EndTime": eas_date(event.end),
@@ -97,6 +106,35 @@ def mail_fields(meeting: Meeting) -> dict[str, Any]:
     return {"MessageClass": ("IPM.Schedule.Meeting.Canceled" if meeting.method == "CANCEL"
                              else "IPM.Schedule.Meeting.Request"),
             "MeetingRequest": {k: v for k, v in request.items() if v is not None}}
+
+
+def _reply_class(event: Event, unstated: str) -> str:
+    status = event.attendees[0].status if event.attendees else unstated
+    return REPLY_CLASS.get(status, REPLY_CLASS[unstated])
+
+
+def _counter_request(event: Event) -> dict[str, Any]:
+    """A counter-proposal's MeetingRequest: the meeting as it stands (its original times
+    when the proposal names them, else the proposed ones) and the proposal."""
+    request: dict[str, Any] = {
+        "AllDayEvent": int(event.all_day), "StartTime": eas_date(event.original_start or event.start),
+        "DtStamp": eas_date(event.stamp or event.start),
+        "EndTime": eas_date(event.original_end or event.end),
+        "InstanceType": _instance_type(event), "Organizer": _organizer(event),
+        "RecurrenceId": eas_date(event.recurrence_id) if event.recurrence_id else None,
+        "Sensitivity": event.sensitivity, "TimeZone": _zone_blob(event),
+        "GlobalObjId": global_object_id(event.uid), "UID": event.uid,
+        "MeetingMessageType": NO_MESSAGE_TYPE,
+        **proposal_fields(event.start, event.end),
+    }
+    return {k: v for k, v in request.items() if v is not None}
+
+
+def proposal_fields(start: datetime, end: datetime) -> dict[str, str]:
+    """A new time proposal as stored: MeetingResponse:ProposedStartTime/EndTime, compact."""
+    return {"ProposedStartTime": eas_compact_date(start),
+            "ProposedEndTime": eas_compact_date(end)}
+
 
 
 async def meeting_with_uid(store: Store, user_id: int, folder_id: str, uid: str
@@ -149,31 +187,52 @@ def cancellation(event: Event, existing: dict[str, Any]) -> dict[str, Any]:
     return {"MeetingStatus": MEETING_CANCELED_RECEIVED}
 
 
-def with_reply(existing: dict[str, Any], event: Event) -> dict[str, Any] | None:
-    """The organizer's attendee list with the replying attendees' answers; None when the
-    reply names nobody the meeting invited."""
+def with_reply(existing: dict[str, Any], meeting: Meeting) -> dict[str, Any] | None:
+    """The organizer's attendee list with the replying attendees' answers (and, for a
+    COUNTER, their proposal; a plain reply withdraws an earlier one); None when the reply
+    names nobody the meeting invited."""
+    event = meeting.event
     answers = {a.address.lower(): PARTSTAT_TO_ATTENDEE_STATUS.get(a.status)
                for a in event.attendees}
+    proposal = proposal_fields(event.start, event.end) if meeting.method == "COUNTER" else None
     attendees = [dict(a) for a in existing.get("Attendees") or []]
     changed = False
     for attendee in attendees:
         status = answers.get(str(attendee.get("Email", "")).lower())
-        if status is not None:
-            attendee["AttendeeStatus"] = status
-            changed = True
+        if status is None:
+            continue
+        attendee["AttendeeStatus"] = status
+        answered(attendee, proposal)
+        changed = True
     return {"Attendees": attendees} if changed else None
 
 
+def answered(attendee: dict[str, Any], proposal: dict[str, str] | None) -> None:
+    """An attendee entry after an answer: its proposal recorded, or an earlier one gone."""
+    for tag in PROPOSAL_FIELDS:
+        attendee.pop(tag, None)
+    if proposal:
+        attendee.update(proposal)
+
+
 def reply_message(attendee: str, attendee_name: str, meeting: dict[str, Any], partstat: str,
-                  note: str, now: datetime, instance: str | None = None) -> bytes:
+                  note: str, now: datetime, instance: str | None = None,
+                  proposal: dict[str, str] | None = None) -> bytes:
     """The reply an attendee's answer sends to the organizer: a mail with a text/calendar
     REPLY part naming the attendee's PARTSTAT (ACCEPTED, TENTATIVE or DECLINED) for the
-    meeting (a calendar item's fields; ``instance`` the occurrence answered, if one)."""
+    meeting (a calendar item's fields; ``instance`` the occurrence answered, if one). With
+    a ``proposal`` (`proposal_fields`) it is a COUNTER whose DTSTART/DTEND are the proposed
+    times, the meeting's own named as Outlook names them (X-MS-OLK-ORIGINALSTART/END)."""
     subject = str(meeting.get("Subject", ""))
     organizer = str(meeting.get("OrganizerEmail", ""))
+    start, end = str(meeting.get("StartTime", "")), str(meeting.get("EndTime", ""))
+    times = [f"DTSTART:{start}", f"DTEND:{end}"]
+    if proposal:
+        times = [f"DTSTART:{proposal['ProposedStartTime']}",
+                 f"DTEND:{proposal['ProposedEndTime']}",
+                 f"X-MS-OLK-ORIGINALSTART:{start}", f"X-MS-OLK-ORIGINALEND:{end}"]
     lines = [f"UID:{icalendar.escape(str(meeting.get('UID', '')))}",
-             f"DTSTAMP:{eas_compact_date(now)}",
-             f"DTSTART:{meeting.get('StartTime', '')}", f"DTEND:{meeting.get('EndTime', '')}",
+             f"DTSTAMP:{eas_compact_date(now)}", *times,
              f"SUMMARY:{icalendar.escape(subject)}",
              f"ORGANIZER:mailto:{organizer}",
              f'ATTENDEE;PARTSTAT={partstat};CN="{attendee_name}":mailto:{attendee}']
@@ -182,12 +241,13 @@ def reply_message(attendee: str, attendee_name: str, meeting: dict[str, Any], pa
     message = EmailMessage(policy=policy.default)
     message["From"] = f'"{attendee_name}" <{attendee}>'
     message["To"] = organizer
-    message["Subject"] = f"{REPLY_WORDS[partstat]}: {subject}"
+    message["Subject"] = f"{COUNTER_WORDS if proposal else REPLY_WORDS[partstat]}: {subject}"
     message["Date"] = format_datetime(now)
     message.set_content(note or f"{attendee_name} has {REPLY_WORDS[partstat].lower()} "
                                  "this meeting.")
-    message.add_alternative(icalendar.write_calendar("REPLY", lines), subtype="calendar",
-                            params={"method": "REPLY"})
+    method = "COUNTER" if proposal else "REPLY"
+    message.add_alternative(icalendar.write_calendar(method, lines), subtype="calendar",
+                            params={"method": method})
     return message.as_bytes(policy=policy.default.clone(linesep="\r\n"))
 
 

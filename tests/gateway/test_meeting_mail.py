@@ -203,3 +203,92 @@ async def test_send_response_has_the_server_mail_the_reply_on_16(env, version, s
     alice = await env.store.get_user("alice@contoso.com")
     mine = await env.store.get_item(alice.id, organizer_copy)
     assert mine.data["Attendees"][0]["AttendeeStatus"] == 2  # told either way
+
+
+async def respond(env: Harness, version: str, response: int, *proposal: str,
+                  invited: bool = False):  # type: ignore[no-untyped-def]
+    """Bob answers Alice's invitation with SendResponse, proposing ``proposal`` times: the
+    request mail it sends, or (once ``invited``) the meeting in his calendar."""
+    if invited:
+        request, folder_type = await bobs_meeting(env), FolderType.CALENDAR
+    else:
+        await run(await env.client(), "SendMail", send_mail(meeting_mail("REQUEST")))
+        (request,) = [m for m in await items_in(env, "bob@contoso.com", FolderType.INBOX)
+                      if m.data.get("Subject") == "Planning"]
+        folder_type = FolderType.INBOX
+    bob = await env.client("bob@contoso.com", device_id=f"BOB{version}")
+    bob.version = version
+    inbox = await env.folder_id("bob@contoso.com", folder_type)
+    times = [E(f"MeetingResponse:{tag}", value)
+             for tag, value in zip(("ProposedStartTime", "ProposedEndTime"), proposal)]
+    answer = await run(bob, "MeetingResponse", E(
+        "MeetingResponse:MeetingResponse", E(
+            "MeetingResponse:Request", E("MeetingResponse:UserResponse", response),
+            E("MeetingResponse:CollectionId", inbox),
+            E("MeetingResponse:RequestId", request.server_id),
+            E("MeetingResponse:SendResponse", *times))))
+    return text(child(answer.document, "MeetingResponse:Result"), "MeetingResponse:Status")
+
+
+async def synced_adds(env: Harness, address: str, folder_type: FolderType, version: str):  # type: ignore[no-untyped-def]
+    client = await env.client(address, device_id=f"SYNC{address[:3]}{version}")
+    client.version = version
+    folder = await env.folder_id(address, folder_type)
+    await client.sync(folder)
+    added = []
+    while True:
+        answer = await client.sync(folder, window=100)
+        added += answer.findall(".//{AirSync:}Add")
+        if child(answer, "AirSync:MoreAvailable") is None:
+            return added
+
+
+@pytest.mark.parametrize("response", [2, 3])
+async def test_a_new_time_proposal_reaches_the_organizer(env, response):
+    """16.0+: ProposedStartTime/EndTime in SendResponse make the reply a COUNTER ("New Time
+    Proposed"); the organizer's attendee carries the proposal and her phone shows it."""
+    organizer_copy = await organizer_event(env)
+    assert await respond(env, "16.1", response, "20261211T090000Z", "20261211T100000Z") == "1"
+    (proposal,) = [m for m in await items_in(env, "alice@contoso.com", FolderType.INBOX)
+                   if m.data.get("Subject") == "New Time Proposed: Planning"]
+    assert proposal.data["MessageClass"] == ("IPM.Schedule.Meeting.Resp.Tent" if response == 2
+                                             else "IPM.Schedule.Meeting.Resp.Neg")
+    meeting = proposal.data["MeetingRequest"]
+    assert (meeting["StartTime"], meeting["ProposedStartTime"], meeting["ProposedEndTime"]) == (
+        "2026-12-10T14:00:00.000Z", "20261211T090000Z", "20261211T100000Z")
+    alice = await env.store.get_user("alice@contoso.com")
+    (attendee,) = (await env.store.get_item(alice.id, organizer_copy)).data["Attendees"]
+    assert (attendee["AttendeeStatus"], attendee["ProposedStartTime"]) == (
+        2 if response == 2 else 4, "20261211T090000Z")
+    for version, shown in (("16.1", True), ("14.1", False)):
+        (mail,) = [a for a in await synced_adds(env, "alice@contoso.com", FolderType.INBOX,
+                                                version)
+                   if a.findtext(".//{Email:}Subject") == "New Time Proposed: Planning"]
+        assert (mail.find(".//{Email:}MeetingRequest") is not None) == shown
+        assert (mail.findtext(".//{MeetingResponse:}ProposedStartTime") ==
+                ("20261211T090000Z" if shown else None))
+        (event,) = [a for a in await synced_adds(env, "alice@contoso.com",
+                                                 FolderType.CALENDAR, version)
+                    if a.findtext(".//{Calendar:}Subject") == "Planning"]
+        assert (event.findtext(".//{Calendar:}Attendee/{MeetingResponse:}ProposedEndTime") ==
+                ("20261211T100000Z" if shown else None))
+
+
+async def test_a_later_answer_withdraws_the_proposal(env):
+    organizer_copy = await organizer_event(env)
+    assert await respond(env, "16.1", 2, "20261211T090000Z", "20261211T100000Z") == "1"
+    assert await respond(env, "16.1", 1, invited=True) == "1"
+    alice = await env.store.get_user("alice@contoso.com")
+    (attendee,) = (await env.store.get_item(alice.id, organizer_copy)).data["Attendees"]
+    assert attendee["AttendeeStatus"] == 3 and "ProposedStartTime" not in attendee
+
+
+@pytest.mark.parametrize("proposal", [("20261211T090000Z",), ("20261211T100000Z",
+                                                              "20261211T090000Z"),
+                                      ("tomorrow", "20261211T100000Z")])
+async def test_a_proposal_that_is_not_a_start_and_a_later_end_is_status_2(env, proposal):
+    organizer_copy = await organizer_event(env)
+    assert await respond(env, "16.1", 2, *proposal) == "2"
+    alice = await env.store.get_user("alice@contoso.com")
+    (attendee,) = (await env.store.get_item(alice.id, organizer_copy)).data["Attendees"]
+    assert attendee["AttendeeStatus"] == 5  # nothing answered
