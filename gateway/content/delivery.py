@@ -131,12 +131,13 @@ async def _meeting_effects(store: Store, recipient: User, meeting: Meeting, body
     if meeting.method == "REQUEST":
         if existing is None:
             return [Placement(recipient.id, calendar.id,
-                              meetings.attendee_event(event, body_text))], []
-        return [], [(recipient.id, existing.server_id, meetings.event_fields(event))]
+                              meetings.attendee_event(meeting, body_text))], []
+        return [], [(recipient.id, existing.server_id,
+                     meetings.invitation_fields(meeting, existing.data))]
     if existing is None:
         return [], []
     if meeting.method == "CANCEL":
-        changes = meetings.cancellation(event, existing.data)
+        changes = meetings.cancellation(meeting, existing.data)
     else:  # a REPLY or a COUNTER, to the organizer
         changes = meetings.with_reply(existing.data, meeting)
     return [], [(recipient.id, existing.server_id, changes)] if changes else []

@@ -55,10 +55,21 @@ REPLY_CLASS = {"ACCEPTED": "IPM.Schedule.Meeting.Resp.Pos",
 
 @dataclass(frozen=True)
 class Meeting:
-    """The meeting a mail carries: its iTIP method and its event (the first VEVENT)."""
+    """The meeting a mail carries: its iTIP method, its event (the series, or the one
+    meeting, or — when the mail names only occurrences — the first of them) and the
+    occurrences it names besides (VEVENTs of the same UID with a RECURRENCE-ID: the
+    overridden instances of a series, or the canceled ones)."""
 
     method: str
     event: Event
+    occurrences: tuple[Event, ...] = ()
+
+
+def _meeting(method: str, events: tuple[Event, ...]) -> Meeting:
+    main = next((e for e in events if e.recurrence_id is None), events[0])
+    occurrences = tuple(e for e in events if e is not main and e.uid == main.uid
+                        and e.recurrence_id is not None)
+    return Meeting(method, main, occurrences)
 
 
 def meeting_of(message: EmailMessage) -> Meeting | None:
@@ -75,7 +86,7 @@ def meeting_of(message: EmailMessage) -> Meeting | None:
         calendar: Calendar = icalendar.read_calendar(content)
         method = (part.get_param("method") or calendar.method or "").upper()
         if calendar.events and method in ("REQUEST", "CANCEL", *REPLY_METHODS):
-            return Meeting(method, calendar.events[0])
+            return _meeting(method, calendar.events)
     return None
 
 
@@ -146,11 +157,11 @@ async def meeting_with_uid(store: Store, user_id: int, folder_id: str, uid: str
     return None
 
 
-def attendee_event(event: Event, body_text: str) -> NewItem:
+def attendee_event(meeting: Meeting, body_text: str) -> NewItem:
     """The tentative meeting an invitation puts in the attendee's calendar."""
-    return NewItem("Calendar", event_fields(event) | {
+    return NewItem("Calendar", invitation_fields(meeting, {}) | {
         "MeetingStatus": MEETING_RECEIVED, "ResponseType": RESPONSE_NONE,
-        "BusyStatus": RESPONSE_TENTATIVE if event.busy_status else 0,
+        "BusyStatus": RESPONSE_TENTATIVE if meeting.event.busy_status else 0,
         "ResponseRequested": 1}, body_text=body_text)
 
 
@@ -176,14 +187,55 @@ def event_fields(event: Event) -> dict[str, Any]:
     return fields
 
 
-def cancellation(event: Event, existing: dict[str, Any]) -> dict[str, Any]:
-    """The changes a cancellation makes to the attendee's copy of the meeting: one
-    occurrence removed (an exception), or the whole meeting marked canceled."""
+def invitation_fields(meeting: Meeting, existing: dict[str, Any]) -> dict[str, Any]:
+    """The attendee's meeting as an invitation (or its update) makes it. A mail with the
+    series restates it, its overridden occurrences as exceptions (in place of those of the
+    same occurrences; the attendee's other exceptions, its declines, stay); a mail with
+    only occurrences of a series already in the calendar changes those occurrences."""
+    event = meeting.event
     if event.recurrence_id is not None and existing.get("Recurrence"):
-        instance = eas_compact_date(event.recurrence_id)
-        kept = [e for e in existing.get("Exceptions") or []
-                if e.get("ExceptionStartTime") != instance]
-        return {"Exceptions": [*kept, {"ExceptionStartTime": instance, "Deleted": 1}]}
+        return {"Exceptions": _with_exceptions(existing, [
+            _exception(e, existing) for e in (event, *meeting.occurrences)])}
+    fields = event_fields(event)
+    if event.recurrence and meeting.occurrences:
+        fields["Exceptions"] = _with_exceptions(existing, [
+            _exception(e, fields) for e in meeting.occurrences])
+    return fields
+
+
+def _exception(occurrence: Event, series: dict[str, Any]) -> dict[str, Any]:
+    """An overridden occurrence as a Calendar exception: its times, and what else differs
+    from the series."""
+    exception: dict[str, Any] = {
+        "ExceptionStartTime": eas_compact_date(occurrence.recurrence_id or occurrence.start),
+        "StartTime": eas_compact_date(occurrence.start),
+        "EndTime": eas_compact_date(occurrence.end)}
+    if occurrence.cancelled:
+        exception["Deleted"] = 1
+    if occurrence.summary and occurrence.summary != series.get("Subject"):
+        exception["Subject"] = occurrence.summary
+    if occurrence.location and occurrence.location != series.get("Location"):
+        exception["Location"] = occurrence.location
+    return exception
+
+
+def _with_exceptions(existing: dict[str, Any], changed: list[dict[str, Any]]
+                     ) -> list[dict[str, Any]]:
+    """The series' exceptions with ``changed`` in place of those of the same occurrence."""
+    named = {e["ExceptionStartTime"] for e in changed}
+    kept = [e for e in existing.get("Exceptions") or []
+            if e.get("ExceptionStartTime") not in named]
+    return [*kept, *changed]
+
+
+def cancellation(meeting: Meeting, existing: dict[str, Any]) -> dict[str, Any]:
+    """The changes a cancellation makes to the attendee's copy of the meeting: the
+    occurrences it names removed (deleted exceptions), or the whole meeting marked canceled."""
+    event = meeting.event
+    if event.recurrence_id is not None and existing.get("Recurrence"):
+        return {"Exceptions": _with_exceptions(existing, [
+            {"ExceptionStartTime": eas_compact_date(e.recurrence_id), "Deleted": 1}
+            for e in (event, *meeting.occurrences) if e.recurrence_id is not None])}
     return {"MeetingStatus": MEETING_CANCELED_RECEIVED}
 
 

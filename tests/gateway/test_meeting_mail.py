@@ -292,3 +292,66 @@ async def test_a_proposal_that_is_not_a_start_and_a_later_end_is_status_2(env, p
     alice = await env.store.get_user("alice@contoso.com")
     (attendee,) = (await env.store.get_item(alice.id, organizer_copy)).data["Attendees"]
     assert attendee["AttendeeStatus"] == 5  # nothing answered
+
+
+def series_mail(method: str, *events: str, subject: str = "Weekly") -> bytes:
+    """A meeting mail whose calendar holds ``events``, each the lines of one VEVENT."""
+    common = (f"UID:{UID}\r\nDTSTAMP:20261127T100000Z\r\n"
+              "ORGANIZER;CN=Alice Wood:mailto:alice@contoso.com\r\n"
+              "ATTENDEE;PARTSTAT=NEEDS-ACTION;CN=Bob Kelly:mailto:bob@contoso.com\r\n")
+    body = "".join(f"BEGIN:VEVENT\r\n{common}{lines}END:VEVENT\r\n" for lines in events)
+    calendar = (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nMETHOD:{method}\r\n"
+                f"{body}END:VCALENDAR\r\n")
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "alice@contoso.com", "bob@contoso.com", subject
+    msg.set_content("Every week.")
+    msg.add_alternative(calendar, subtype="calendar", params={"method": method})
+    return msg.as_bytes().replace(b"\n", b"\r\n")
+
+
+SERIES = ("SUMMARY:Weekly\r\nDTSTART:20261207T090000Z\r\nDTEND:20261207T093000Z\r\n"
+          "RRULE:FREQ=WEEKLY;COUNT=6\r\nLOCATION:Room 4\r\n")
+
+
+def occurrence(recurrence_id: str, start: str, end: str, extra: str = "") -> str:
+    return (f"SUMMARY:Weekly\r\nRECURRENCE-ID:{recurrence_id}\r\nDTSTART:{start}\r\n"
+            f"DTEND:{end}\r\n{extra}")
+
+
+async def test_a_series_invitation_keeps_its_overridden_occurrences_as_exceptions(env):
+    alice = await env.client()
+    await run(alice, "SendMail", send_mail(series_mail("REQUEST", SERIES, occurrence(
+        "20261214T090000Z", "20261215T130000Z", "20261215T133000Z", "LOCATION:Room 9\r\n"))))
+    event = await bobs_meeting(env)
+    assert (event.data["StartTime"], event.data["Recurrence"]["Type"]) == ("20261207T090000Z", 1)
+    assert event.data["Exceptions"] == [{
+        "ExceptionStartTime": "20261214T090000Z", "StartTime": "20261215T130000Z",
+        "EndTime": "20261215T133000Z", "Location": "Room 9"}]
+
+
+async def test_an_update_of_one_occurrence_changes_that_occurrence_only(env):
+    alice = await env.client()
+    await run(alice, "SendMail", send_mail(series_mail("REQUEST", SERIES), client_id="one"))
+    await run(alice, "SendMail", send_mail(series_mail("REQUEST", occurrence(
+        "20261221T090000Z", "20261221T100000Z", "20261221T103000Z"),
+        subject="Weekly (moved once)"), client_id="two"))
+    event = await bobs_meeting(env)
+    assert (event.data["StartTime"], event.data["EndTime"]) == (
+        "20261207T090000Z", "20261207T093000Z")  # the series as it was
+    assert event.data["Exceptions"] == [{
+        "ExceptionStartTime": "20261221T090000Z", "StartTime": "20261221T100000Z",
+        "EndTime": "20261221T103000Z"}]
+
+
+async def test_a_cancellation_of_two_occurrences_removes_both(env):
+    alice = await env.client()
+    await run(alice, "SendMail", send_mail(series_mail("REQUEST", SERIES), client_id="one"))
+    await run(alice, "SendMail", send_mail(series_mail(
+        "CANCEL", *(occurrence(day, day, day.replace("T090000", "T093000"),
+                               "STATUS:CANCELLED\r\n")
+                    for day in ("20261214T090000Z", "20261228T090000Z")),
+        subject="Canceled: Weekly"), client_id="two"))
+    event = await bobs_meeting(env)
+    assert event.data.get("MeetingStatus") != 7  # the series stands
+    assert sorted((e["ExceptionStartTime"], e["Deleted"]) for e in event.data["Exceptions"]) == [
+        ("20261214T090000Z", 1), ("20261228T090000Z", 1)]
