@@ -7,6 +7,7 @@ from gateway.sync.folder_commands import (
     MALFORMED,
     PARENT_NOT_FOUND,
     SERVER_ERROR,
+    AlreadyMade,
     Done,
     FolderCommand,
     FolderRefused,
@@ -40,10 +41,21 @@ async def _create(command: FolderCommand) -> Done:
         folder = await ctx.services.store.create_folder(ctx.user.id, parent_id, name,
                                                         FolderType(folder_type))
     except Conflict:
-        raise FolderRefused(ALREADY_EXISTS) from None
+        raise await _made_before(command, [parent_id, name, folder_type]) from None
     except NotFound:
         raise FolderRefused(PARENT_NOT_FOUND) from None
     except StoreError:
         raise FolderRefused(SERVER_ERROR) from None
     return Done([E("FolderHierarchy:ServerId", folder.id)],
                 {folder.id: [folder.parent_id, folder.name, int(folder.type)]})
+
+
+async def _made_before(command: FolderCommand, entry: list) -> AlreadyMade | FolderRefused:
+    """The folder that exists is the one this request made when it was sent before (its
+    answer lost): that answer again; else Status 2."""
+    last = await command.last_change()
+    if last is not None:
+        for folder_id, known in last.after.items():
+            if known == entry and folder_id not in last.before:
+                return AlreadyMade(last.key, [E("FolderHierarchy:ServerId", folder_id)])
+    return FolderRefused(ALREADY_EXISTS)

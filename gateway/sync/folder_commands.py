@@ -3,7 +3,10 @@ a store error maps to, and moving the device's hierarchy snapshot on with its ow
 
 The hierarchy key must be the current one (or the previous one, for a resend); a folder
 change while the device is quarantined is refused with Status 6 and kept nowhere (our
-decision, as for item uploads in SPEC §7)."""
+decision, as for item uploads in SPEC §7). A request sent again after its change was made
+(its answer lost, or the resend overlapping the first) is answered as the change was,
+Status 1 with the key it made, rather than "already exists" or "not found"
+(`AlreadyMade`)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -13,7 +16,7 @@ from lxml import etree
 
 from gateway.commands.base import CommandContext, CommandResult
 from gateway.sync import hierarchy
-from gateway.synckeys import InvalidSyncKey
+from gateway.synckeys import InvalidSyncKey, SyncKey
 from protocol.xml import E, sub, text
 from store.api import Conflict
 from store.sql import DEFAULT_FOLDERS
@@ -31,6 +34,16 @@ class FolderRefused(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(status)
         self.status = status
+
+
+class AlreadyMade(Exception):
+    """This request's change is the one an earlier sending of it made: answer Status 1
+    with the key that change made (and, for FolderCreate, the folder's ServerId)."""
+
+    def __init__(self, key: SyncKey, elements: list[etree._Element] | None = None) -> None:
+        super().__init__(str(key))
+        self.key = key
+        self.elements = elements or []
 
 
 @dataclass
@@ -58,6 +71,12 @@ class FolderCommand:
         if int(folder.type) in DEFAULT_TYPES:
             raise FolderRefused(SPECIAL_FOLDER)
         return folder
+
+    async def last_change(self) -> hierarchy.LastChange | None:
+        """The change the device's last folder command made, when it was made from the key
+        this request names (see `hierarchy.last_change_from`)."""
+        return await hierarchy.last_change_from(self.ctx.services.store, self.ctx.device.id,
+                                                self.required("SyncKey"))
 
     async def require_parent(self, parent_id: str) -> None:
         """Status 5 unless ``parent_id`` is the root ("0") or a folder the device can see."""
@@ -96,6 +115,8 @@ async def run(ctx: CommandContext, tag: str, change: Change) -> CommandResult:
         done = await change(command)
     except FolderRefused as refused:
         return answer(tag, refused.status)
+    except AlreadyMade as made:
+        return answer(tag, 1, str(made.key), made.elements)
     snapshot = _apply(known.snapshot, done.touched)
     try:
         key = await hierarchy.save(ctx.services.store, ctx.device.id, known, snapshot)

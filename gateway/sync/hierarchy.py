@@ -59,6 +59,30 @@ async def known(store: Store, device_pk: int, sync_key: str) -> KnownHierarchy:
     return KnownHierarchy(state, key, state.prev_data.get("folders", {}), replay=True)
 
 
+@dataclass(frozen=True)
+class LastChange:
+    """The change that made the device's current hierarchy state: its key, and the
+    folders the device knew before and after it."""
+
+    key: SyncKey
+    before: Snapshot
+    after: Snapshot
+
+
+async def last_change_from(store: Store, device_pk: int, sync_key: str) -> LastChange | None:
+    """The change that made the current state, when it was made from ``sync_key``: a
+    request sent with that key again (its answer lost, or a resend that overlapped the
+    first) is that change, made before. None otherwise."""
+    state = await store.get_sync_state(device_pk, HIERARCHY)
+    try:
+        if state is None or match(sync_key, state) is not KeyMatch.PREVIOUS:
+            return None
+    except InvalidSyncKey:
+        return None
+    return LastChange(current_key(state), state.prev_data.get("folders", {}),
+                      state.data.get("folders", {}))
+
+
 async def told_snapshot(store: Store, device_pk: int) -> Snapshot | None:
     """The folders the device was last told about; None before its first FolderSync."""
     state = await store.get_sync_state(device_pk, HIERARCHY)
@@ -133,5 +157,5 @@ def _numeric_first(server_id: str) -> tuple[int, str]:
     return (int(server_id), "") if server_id.isdigit() else (1 << 62, server_id)
 
 
-__all__ = ["HIERARCHY", "HierarchyDiff", "InvalidSyncKey", "KnownHierarchy", "diff", "known",
-           "moved_on", "save", "snapshot_of", "told_snapshot"]
+__all__ = ["HIERARCHY", "HierarchyDiff", "InvalidSyncKey", "KnownHierarchy", "LastChange", "diff",
+           "known", "last_change_from", "moved_on", "save", "snapshot_of", "told_snapshot"]

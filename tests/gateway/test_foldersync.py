@@ -111,6 +111,39 @@ async def test_folder_command_statuses(env):
     assert text(root, "FolderHierarchy:Status") == "4"
 
 
+def create_request(key, name, parent="0"):
+    return E("FolderHierarchy:FolderCreate", E("FolderHierarchy:SyncKey", key),
+             E("FolderHierarchy:ParentId", parent), E("FolderHierarchy:DisplayName", name),
+             E("FolderHierarchy:Type", "12"))
+
+
+async def test_a_folder_command_sent_again_gets_the_answer_it_had(env):
+    """A client that lost the answer to a FolderCreate or FolderDelete sends it again with
+    the same key: the change is not made twice, and the answer is the one it lost (not
+    Status 2 "already exists" or 4 "not found")."""
+    alice = await env.client()
+    key = text(await folder_sync(alice, "0"), "FolderHierarchy:SyncKey")
+    first = await alice.run("FolderCreate", create_request(key, "Trips"))
+    again = await alice.run("FolderCreate", create_request(key, "Trips"))
+    assert [(text(r, "FolderHierarchy:Status"), text(r, "FolderHierarchy:SyncKey"),
+             text(r, "FolderHierarchy:ServerId")) for r in (first, again)] == [
+        ("1", text(first, "FolderHierarchy:SyncKey"), text(first, "FolderHierarchy:ServerId"))] * 2
+    assert [f.name for f in await env.store.list_folders(alice.user.id)].count("Trips") == 1
+    key, server_id = text(first, "FolderHierarchy:SyncKey"), text(first, "FolderHierarchy:ServerId")
+    delete = E("FolderHierarchy:FolderDelete", E("FolderHierarchy:SyncKey", key),
+               E("FolderHierarchy:ServerId", server_id))
+    deleted = await alice.run("FolderDelete", delete)
+    deleted_again = await alice.run("FolderDelete", delete)
+    assert [(text(r, "FolderHierarchy:Status"), text(r, "FolderHierarchy:SyncKey"))
+            for r in (deleted, deleted_again)] == [
+        ("1", text(deleted, "FolderHierarchy:SyncKey"))] * 2
+    # Another folder of that name made with the new key is no resend: it exists.
+    key = text(deleted, "FolderHierarchy:SyncKey")
+    assert text(await alice.run("FolderCreate", create_request(key, "Inbox")),
+                "FolderHierarchy:Status") == "2"
+    assert entries(await folder_sync(alice, key), "Add") == []
+
+
 async def test_a_quarantined_device_sees_the_hierarchy_but_cannot_change_it(env):
     iphone = await env.client(device_id="IPHONE", state="quarantined")
     root = await folder_sync(iphone, "0")

@@ -219,8 +219,9 @@ async def respond(env: Harness, version: str, response: int, *proposal: str,
     bob = await env.client("bob@contoso.com", device_id=f"BOB{version}")
     bob.version = version
     inbox = await env.folder_id("bob@contoso.com", folder_type)
-    times = [E(f"MeetingResponse:{tag}", value)
-             for tag, value in zip(("ProposedStartTime", "ProposedEndTime"), proposal)]
+    tags = ("ProposedStartTime", "ProposedEndTime")[:len(proposal)]  # half of one, maybe
+    times = [E(f"MeetingResponse:{tag}", value) for tag, value in zip(tags, proposal,
+                                                                        strict=True)]
     answer = await run(bob, "MeetingResponse", E(
         "MeetingResponse:MeetingResponse", E(
             "MeetingResponse:Request", E("MeetingResponse:UserResponse", response),
