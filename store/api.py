@@ -7,7 +7,7 @@ dataclasses of `store.types`; nothing of SQLAlchemy leaks out. `open_store(url)`
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -192,6 +192,13 @@ class Store(abc.ABC):
         whose answer it lost, a transition re-run after the process died between its
         writes — is made once. Two writers of one key at once: one writes, the other
         gets the first one's ids."""
+
+    @abc.abstractmethod
+    async def forget_write_keys(self, device_pk: int, scope: str, *,
+                                keeping: Collection[str]) -> None:
+        """Forget the device's write keys of ``scope`` except those whose key (``prefix/…``)
+        starts with one of the prefixes ``keeping``: a collection's Adds, keyed by the
+        SyncKey they came with, once the client can no longer send those keys."""
 
     @abc.abstractmethod
     async def update_item(

@@ -14,7 +14,7 @@ import contextlib
 import functools
 import hashlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -446,6 +446,14 @@ class SqlStore(Store):
         for (user_id, folder_id), position in positions.items():
             await self._notify(user_id, folder_id, position)
         return PlacedItems(tuple(server_ids), first_time=True)
+
+    async def forget_write_keys(self, device_pk: int, scope: str, *,
+                                keeping: Collection[str]) -> None:
+        async with self._write() as s:
+            await s.execute(delete(WriteKeyRow).where(
+                WriteKeyRow.device_pk == device_pk, WriteKeyRow.scope == scope,
+                *(~WriteKeyRow.key.startswith(f"{prefix}/", autoescape=True)
+                  for prefix in keeping)))
 
     async def update_item(
         self, user_id: int, server_id: str, *, origin: int | None = None, **fields: Any
@@ -910,10 +918,15 @@ def _write_key_is(once: WriteKey) -> tuple[Any, ...]:
 
 def _key_text(key: str) -> str:
     """The key as stored: a key longer than the column (a client's overlong ClientId) is
-    kept as its digest, which names it as well."""
+    kept as its digest, which names it as well, after its ``prefix/`` when it has a short
+    one (`forget_write_keys` goes by the prefix)."""
     if len(key) <= _MAX_KEY_CHARS:
         return key
-    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    prefix, slash, _ = key.partition("/")
+    if slash and len(prefix) + 1 + len(digest) <= _MAX_KEY_CHARS:
+        return f"{prefix}/{digest}"
+    return digest
 
 
 async def _claim(s: AsyncSession, once: WriteKey, *, sqlite: bool) -> list[str] | None:

@@ -5,7 +5,9 @@ State keeping (MS-ASCMD 3.1.5.3): a SyncKey stands for a store position and the 
 ahead of it (see `gateway.mailbox.Cursor`). The previous state is kept, so a client that
 lost our answer and resends its request with the previous key gets the same key and the
 same changes again. An answer with nothing in it keeps the key the client sent (no state is
-written), so an idle Sync costs one read.
+written), so an idle Sync costs one read. A client's Adds are kept by the key they came
+with and their ClientId so that a resend makes none twice (`WriteKey`); those of keys the
+client can no longer send are forgotten as the state moves on.
 
 Two requests of one device can overlap (a Sync resent while the first still runs, perhaps
 on another gateway process): each writes its new state only over the state it started from
@@ -139,6 +141,9 @@ async def _round_trip(
             key = await _save(env, folder, state, base, page.cursor)
         except Conflict:  # an overlapping request of the device stored a state first
             return _status_only(env, request, str(base.key), SyncStatus.RETRY, folder.id)
+        if uploads.wrote:  # the Adds of keys before these two can never be resent
+            await env.view.store.forget_write_keys(env.view.device_pk, folder.id,
+                                                   keeping=(str(base.key), str(key)))
     element = _collection_head(env, folder, str(key), SyncStatus.SUCCESS)
     if page.more_available:
         sub(element, "AirSync:MoreAvailable")

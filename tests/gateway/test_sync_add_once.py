@@ -4,6 +4,7 @@ client's resend (same key, same ClientId) is answered with the ServerId already 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text as text_sql
 from synchelp import Harness, responses, server_changes
 
 from protocol.xml import E, text
@@ -87,3 +88,25 @@ async def test_two_devices_adding_with_clientid_1_add_two_items(store):
     await phone.sync(contacts, commands=[add("1", "Ann")])
     await tablet.sync(contacts, commands=[add("1", "Ann")])
     assert (await names(env, phone, contacts)).count("Ann") == 2
+
+
+async def test_the_adds_of_keys_the_client_can_no_longer_send_are_forgotten(store):
+    """The write keys of a collection are those of its current and previous SyncKeys (the
+    only ones a client can send): a device adding contacts all day keeps its last
+    request's, which still resends as made once."""
+    env = await Harness.create(store)
+    alice = await env.client()
+    contacts = await env.folder_id("alice@contoso.com", FolderType.CONTACTS)
+    await alice.sync_all(contacts)
+    sent_with = []
+    for n in range(4):
+        sent_with.append(alice.keys[contacts])
+        await alice.sync(contacts, commands=[add("1", f"Friend {n}")])
+    async with store.engine.connect() as connection:
+        stored = (await connection.execute(text_sql(
+            "SELECT key FROM write_keys WHERE scope = :scope"), {"scope": contacts})).scalars()
+        assert list(stored) == [f"{sent_with[-1]}/1"]
+    resent = responses(await alice.sync(contacts, key=sent_with[-1],
+                                        commands=[add("1", "Friend 3")]))
+    assert text(resent[0], "AirSync:Status") == "1"
+    assert (await names(env, alice, contacts)).count("Friend 3") == 1

@@ -138,3 +138,28 @@ async def test_keys_go_with_their_folder_and_device(store: Store, alice: User, p
 async def _keys(store: Store) -> list[str]:
     async with store.engine.connect() as connection:
         return list((await connection.execute(text("SELECT scope FROM write_keys"))).scalars())
+
+
+async def test_forgetting_keeps_the_named_prefixes(store: Store, alice: User, phone: Device):
+    contacts = await _folder(store, alice, FolderType.CONTACTS)
+    tasks = await _folder(store, alice, FolderType.TASKS)
+    overlong = "{ab}3/" + "c" * 300
+    for scope, key in ((contacts, "{ab}1/c1"), (contacts, "{ab}2/c1"), (contacts, "{ab}3/c1"),
+                       (contacts, overlong), (contacts, "{a_}1/%"), (tasks, "{ab}1/c1")):
+        await store.add_placed_items([Placement(alice.id, scope, contact(key[-2:]))],
+                                     once=WriteKey(phone.id, scope, key))
+    await store.forget_write_keys(phone.id, contacts, keeping=("{ab}2", "{ab}3"))
+    kept = await _stored_keys(store)
+    assert sorted(k for s, k in kept if s == contacts and not k.startswith("{ab}3/sha256:")) \
+        == ["{ab}2/c1", "{ab}3/c1"]
+    assert any(k.startswith("{ab}3/sha256:") for _, k in kept)  # the overlong key, by digest
+    assert (tasks, "{ab}1/c1") in kept  # another collection's keys stay
+    again = await store.add_placed_items([Placement(alice.id, contacts, contact("x"))],
+                                         once=WriteKey(phone.id, contacts, overlong))
+    assert not again.first_time
+
+
+async def _stored_keys(store: Store) -> list[tuple[str, str]]:
+    async with store.engine.connect() as connection:
+        rows = await connection.execute(text("SELECT scope, key FROM write_keys"))
+        return [(scope, key) for scope, key in rows]
