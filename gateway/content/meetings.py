@@ -95,12 +95,27 @@ def mail_fields(meeting: Meeting) -> dict[str, Any]:
     event = meeting.event
     if meeting.method == "REPLY":
         return {"MessageClass": _reply_class(event, "ACCEPTED")}
-    if meeting.method == "COUNTER":
+    if meeting.method == "COUNTER":  # the meeting as it stands (its own times, when the
+        # proposal names them, else the proposed ones), and the proposal
+        request = _request_fields(event, event.original_start or event.start,
+                                  event.original_end or event.end)
+        request.update(MeetingMessageType=NO_MESSAGE_TYPE,
+                       **proposal_fields(event.start, event.end))
         return {"MessageClass": _reply_class(event, "TENTATIVE"),
-                "MeetingRequest": _counter_request(event)}
+                "MeetingRequest": _present(request)}
+    request = _request_fields(event, event.start, event.end)
+    if meeting.method == "CANCEL":
+        request["MeetingMessageType"] = NO_MESSAGE_TYPE
+    return {"MessageClass": ("IPM.Schedule.Meeting.Canceled" if meeting.method == "CANCEL"
+                             else "IPM.Schedule.Meeting.Request"),
+            "MeetingRequest": _present(request)}
+
+
+def _request_fields(event: Event, start: datetime, end: datetime) -> dict[str, Any]:
+    """An Email:MeetingRequest of ``event`` running from ``start`` to ``end``."""
     request: dict[str, Any] = {
-        "AllDayEvent": int(event.all_day), "StartTime": eas_date(event.start),
-        "DtStamp": eas_date(event.stamp or event.start), "EndTime": eas_date(event.end),
+        "AllDayEvent": int(event.all_day), "StartTime": eas_date(start),
+        "DtStamp": eas_date(event.stamp or event.start), "EndTime": eas_date(end),
         "InstanceType": _instance_type(event), "Location": event.location or None,
         "Organizer": _organizer(event), "RecurrenceId": (eas_date(event.recurrence_id)
                                                          if event.recurrence_id else None),
@@ -110,13 +125,13 @@ def mail_fields(meeting: Meeting) -> dict[str, Any]:
         "UID": event.uid, "MeetingMessageType": FULL_UPDATE if event.sequence else
         INITIAL_REQUEST,
     }
-    if meeting.method == "CANCEL":
-        request["MeetingMessageType"] = 0
     if event.recurrence:
         request["Recurrence"] = event.recurrence
-    return {"MessageClass": ("IPM.Schedule.Meeting.Canceled" if meeting.method == "CANCEL"
-                             else "IPM.Schedule.Meeting.Request"),
-            "MeetingRequest": {k: v for k, v in request.items() if v is not None}}
+    return request
+
+
+def _present(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _reply_class(event: Event, unstated: str) -> str:
@@ -124,28 +139,10 @@ def _reply_class(event: Event, unstated: str) -> str:
     return REPLY_CLASS.get(status, REPLY_CLASS[unstated])
 
 
-def _counter_request(event: Event) -> dict[str, Any]:
-    """A counter-proposal's MeetingRequest: the meeting as it stands (its original times
-    when the proposal names them, else the proposed ones) and the proposal."""
-    request: dict[str, Any] = {
-        "AllDayEvent": int(event.all_day), "StartTime": eas_date(event.original_start or event.start),
-        "DtStamp": eas_date(event.stamp or event.start),
-        "EndTime": eas_date(event.original_end or event.end),
-        "InstanceType": _instance_type(event), "Organizer": _organizer(event),
-        "RecurrenceId": eas_date(event.recurrence_id) if event.recurrence_id else None,
-        "Sensitivity": event.sensitivity, "TimeZone": _zone_blob(event),
-        "GlobalObjId": global_object_id(event.uid), "UID": event.uid,
-        "MeetingMessageType": NO_MESSAGE_TYPE,
-        **proposal_fields(event.start, event.end),
-    }
-    return {k: v for k, v in request.items() if v is not None}
-
-
 def proposal_fields(start: datetime, end: datetime) -> dict[str, str]:
     """A new time proposal as stored: MeetingResponse:ProposedStartTime/EndTime, compact."""
     return {"ProposedStartTime": eas_compact_date(start),
             "ProposedEndTime": eas_compact_date(end)}
-
 
 
 async def meeting_with_uid(store: Store, user_id: int, folder_id: str, uid: str
