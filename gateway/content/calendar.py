@@ -196,6 +196,21 @@ def _parse_field(element: etree._Element, tag: str) -> Any:
     return _scalar(tag, value)
 
 
+def keep_proposals(uploaded: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """An uploaded event with the attendees' new time proposals kept from the stored one:
+    clients never send them back, and an organizer's Change of anything but the meeting's
+    times leaves them standing. A Change that moves the meeting ends them."""
+    attendees = uploaded.get("Attendees")
+    moved = any(uploaded.get(tag) not in (None, stored.get(tag))
+                for tag in ("StartTime", "EndTime"))
+    if not attendees or moved:
+        return uploaded
+    proposals = {str(a.get("Email", "")).lower(): {t: a[t] for t in PROPOSAL_FIELDS if a.get(t)}
+                 for a in stored.get("Attendees") or []}
+    return {**uploaded, "Attendees": [
+        {**a, **proposals.get(str(a.get("Email", "")).lower(), {})} for a in attendees]}
+
+
 def parse_location(element: etree._Element) -> str | None:
     location = child(element, "AirSyncBase:Location")
     if location is not None:

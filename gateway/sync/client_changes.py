@@ -24,6 +24,7 @@ from typing import Any
 from lxml import etree
 
 from gateway.content import parse_application_data, render_application_data
+from gateway.content.calendar import keep_proposals
 from gateway.mailbox import MailboxView
 from gateway.sync.options import SyncOptions
 from gateway.sync.request import ClientCommand
@@ -137,6 +138,8 @@ async def _write_change(ctx: UploadContext, command: ClientCommand, item: Item) 
         updates = {k: v for k, v in values.items() if k in _UPDATABLE}
         if item.item_class in _REPLACED_ON_CHANGE and "data" in updates:
             updates["data"] = _keep_ghosted(updates["data"], ctx.supported)
+        if item.item_class == "Calendar" and "data" in updates:
+            updates["data"] = keep_proposals(updates["data"], item.data)
         await ctx.view.store.update_item(ctx.view.user.id, item.server_id,
                                          origin=ctx.view.origin, **updates)
     except (ValueError, TypeError):

@@ -356,3 +356,33 @@ async def test_a_cancellation_of_two_occurrences_removes_both(env):
     assert event.data.get("MeetingStatus") != 7  # the series stands
     assert sorted((e["ExceptionStartTime"], e["Deleted"]) for e in event.data["Exceptions"]) == [
         ("20261214T090000Z", 1), ("20261228T090000Z", 1)]
+
+
+def organizer_change(server_id: str, start: str, reminder: int):  # type: ignore[no-untyped-def]
+    """Alice's phone uploads her meeting as clients do: every field, no proposals."""
+    return E("AirSync:Change", E("AirSync:ServerId", server_id), E(
+        "AirSync:ApplicationData", E("Calendar:Subject", "Planning"),
+        E("Calendar:StartTime", start), E("Calendar:EndTime", start.replace("T14", "T15")),
+        E("Calendar:UID", UID), E("Calendar:MeetingStatus", 1), E("Calendar:Reminder", reminder),
+        E("Calendar:Attendees", E("Calendar:Attendee", E("Calendar:Email", "bob@contoso.com"),
+                                  E("Calendar:Name", "Bob Kelly"),
+                                  E("Calendar:AttendeeStatus", 2),
+                                  E("Calendar:AttendeeType", 1)))))
+
+
+async def test_the_organizers_own_change_keeps_a_proposal_until_she_moves_the_meeting(env):
+    organizer_copy = await organizer_event(env)
+    assert await respond(env, "16.1", 2, "20261211T090000Z", "20261211T100000Z") == "1"
+    alice = await env.client(device_id="ALICEPHONE")
+    calendar = await env.folder_id("alice@contoso.com", FolderType.CALENDAR)
+    await alice.sync_all(calendar)
+    user = await env.store.get_user("alice@contoso.com")
+
+    async def attendee():  # type: ignore[no-untyped-def]
+        (bob,) = (await env.store.get_item(user.id, organizer_copy)).data["Attendees"]
+        return bob
+
+    await alice.sync(calendar, commands=[organizer_change(organizer_copy, "20261210T140000Z", 30)])
+    assert (await attendee())["ProposedStartTime"] == "20261211T090000Z"  # still proposed
+    await alice.sync(calendar, commands=[organizer_change(organizer_copy, "20261211T140000Z", 30)])
+    assert "ProposedStartTime" not in await attendee()  # moved: the proposal is answered
