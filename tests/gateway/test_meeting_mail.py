@@ -59,6 +59,19 @@ async def bobs_meeting(env: Harness):  # type: ignore[no-untyped-def]
     return events[0] if events else None
 
 
+async def synced_adds(env: Harness, address: str, folder_type: FolderType, version: str):  # type: ignore[no-untyped-def]
+    client = await env.client(address, device_id=f"SYNC{address[:3]}{version}")
+    client.version = version
+    folder = await env.folder_id(address, folder_type)
+    await client.sync(folder)
+    added = []
+    while True:
+        answer = await client.sync(folder, window=100)
+        added += answer.findall(".//{AirSync:}Add")
+        if child(answer, "AirSync:MoreAvailable") is None:
+            return added
+
+
 async def test_an_invitation_is_a_meeting_request_and_a_tentative_meeting(env):
     alice = await env.client()
     answer = await run(alice, "SendMail", send_mail(meeting_mail("REQUEST")))
@@ -153,16 +166,7 @@ async def test_a_resent_invitation_changes_nothing_twice(env):
 @pytest.mark.parametrize("version", ["12.1", "14.1", "16.1"])
 async def test_bobs_phone_syncs_the_request_with_its_meeting_fields(env, version):
     await run(await env.client(), "SendMail", send_mail(meeting_mail("REQUEST")))
-    bob = await env.client("bob@contoso.com", device_id=f"BOB{version}")
-    bob.version = version
-    inbox = await env.folder_id("bob@contoso.com", FolderType.INBOX)
-    await bob.sync(inbox)
-    added = []
-    while True:
-        answer = await bob.sync(inbox, window=100)
-        added += answer.findall(".//{AirSync:}Add")
-        if child(answer, "AirSync:MoreAvailable") is None:
-            break
+    added = await synced_adds(env, "bob@contoso.com", FolderType.INBOX, version)
     (request,) = [a for a in added if a.findtext(".//{Email:}Subject") == "Planning"]
     assert request.findtext(".//{Email:}MessageClass") == "IPM.Schedule.Meeting.Request"
     meeting = request.find(".//{Email:}MeetingRequest")
@@ -229,19 +233,6 @@ async def respond(env: Harness, version: str, response: int, *proposal: str,
             E("MeetingResponse:RequestId", request.server_id),
             E("MeetingResponse:SendResponse", *times))))
     return text(child(answer.document, "MeetingResponse:Result"), "MeetingResponse:Status")
-
-
-async def synced_adds(env: Harness, address: str, folder_type: FolderType, version: str):  # type: ignore[no-untyped-def]
-    client = await env.client(address, device_id=f"SYNC{address[:3]}{version}")
-    client.version = version
-    folder = await env.folder_id(address, folder_type)
-    await client.sync(folder)
-    added = []
-    while True:
-        answer = await client.sync(folder, window=100)
-        added += answer.findall(".//{AirSync:}Add")
-        if child(answer, "AirSync:MoreAvailable") is None:
-            return added
 
 
 @pytest.mark.parametrize("response", [2, 3])
