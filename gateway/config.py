@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from protocol.numbers import is_whole_number
 from store import default_url
 
 
@@ -37,7 +38,7 @@ class Address:
     @classmethod
     def parse(cls, value: str) -> Address:
         host, colon, port = value.strip().rpartition(":")
-        if not colon or not port.isdigit() or not 0 <= int(port) <= 65535:
+        if not colon or not is_whole_number(port) or not 0 <= int(port) <= 65535:
             raise ConfigError(f"not a HOST:PORT address: {value!r}")
         return cls(host.strip("[]") or "127.0.0.1", int(port))
 

@@ -58,6 +58,7 @@ from gateway.mailbox import MailboxView
 from gateway.services import SERVICES, Services
 from gateway.throttle import Throttled
 from protocol import versions, wbxml
+from protocol.numbers import whole_number
 from protocol.request import EASRequest, RequestError, parse_request
 from protocol.status import GlobalStatus
 from protocol.xml import local_name, page_name
@@ -387,8 +388,7 @@ def _top_status(document: etree._Element | None) -> int | None:
         return None
     for element in document:
         if isinstance(element.tag, str) and local_name(element) == "Status":
-            text = (element.text or "").strip()
-            return int(text) if text.isdigit() else None
+            return whole_number(element.text)
     return None
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from protocol.numbers import whole_number
 from protocol.xml import E, child, children, sub, text
 
 AUDIENCES = ("Internal", "ExternalKnown", "ExternalUnknown")
@@ -34,9 +35,9 @@ class OofError(ValueError):
 def read_set(element: etree._Element, current: dict[str, Any]) -> dict[str, Any]:
     """The stored settings after applying an Oof ``Set``; messages not named are kept."""
     state_text = text(element, "Settings:OofState")
-    if state_text is None or not state_text.strip().isdigit() or int(state_text) not in STATES:
+    state = whole_number(state_text)
+    if state not in STATES:
         raise OofError(2, "OofState missing or not 0, 1 or 2")
-    state = int(state_text)
     start, end = text(element, "Settings:StartTime"), text(element, "Settings:EndTime")
     if state == 2:
         _check_window(start, end)

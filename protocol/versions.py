@@ -1,6 +1,8 @@
 """EAS protocol versions this server speaks (MS-ASHTTP 2.2.1.1.2.6)."""
 from __future__ import annotations
 
+from protocol.numbers import is_whole_number
+
 SUPPORTED: tuple[str, ...] = ("12.1", "14.0", "14.1", "16.0", "16.1")
 LATEST = SUPPORTED[-1]
 
@@ -12,7 +14,7 @@ SERVER_VERSION = "15.0"
 def parse(version: str) -> tuple[int, int]:
     """``"14.1"`` → ``(14, 1)``; ValueError for anything else."""
     major, dot, minor = version.strip().partition(".")
-    if not dot or not major.isdigit() or not minor.isdigit():
+    if not dot or not is_whole_number(major) or not is_whole_number(minor):
         raise ValueError(f"not a protocol version: {version!r}")
     return int(major), int(minor)
 

@@ -33,6 +33,7 @@ from gateway.admin.trace_api import setup_trace_api
 from gateway.clock import ClockError
 from gateway.observe import OBSERVE, setup_observe
 from gateway.services import SERVICES, Services
+from protocol.numbers import is_whole_number
 from store.api import NotFound
 from store.types import Device, DeviceRule, Tenant
 
@@ -401,7 +402,7 @@ async def clock_action(request: web.Request, session: AdminSession, form: Any) -
     op = request.match_info["op"]
     if op == "advance":
         seconds = _field(form, "seconds") or ""
-        if not seconds.isdigit():
+        if not is_whole_number(seconds):
             raise FormError(422, "Advance takes a whole number of seconds.")
         await clock.advance(int(seconds))
     elif op == "set":

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from protocol.numbers import is_whole_number
+
 COOKIE_NAME = "easgate_admin"
 COOKIE_PATH = "/"  # the choice page shares nothing of it, but SSE and forms live under /admin
 SESSION_LIFETIME_S = 12 * 3600
@@ -61,7 +63,7 @@ class SessionKeeper:
         """The request's session, or None when it has no valid, unexpired cookie."""
         issued_text, _, rest = request.cookies.get(COOKIE_NAME, "").partition(".")
         nonce, _, signature = rest.rpartition(".")
-        if not (issued_text.isdigit() and nonce and signature):
+        if not (is_whole_number(issued_text) and nonce and signature):
             return None
         if not hmac.compare_digest(signature, self._sign(f"{issued_text}.{nonce}")):
             return None

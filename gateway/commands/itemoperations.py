@@ -22,6 +22,7 @@ from gateway.commands.base import CommandContext, CommandResult
 from gateway.content import BodyOptions, render_properties
 from gateway.errors import CommandFailure
 from protocol import wbxml
+from protocol.numbers import is_whole_number
 from protocol.status import ItemOperationsStatus as Status
 from protocol.xml import E, child, local_name, opaque_bytes, sub, text
 from store.api import NotFound
@@ -179,7 +180,8 @@ def byte_range(wanted: str | None, size: int) -> tuple[int, int]:
     if wanted is None:
         return 0, size
     start, dash, end = wanted.strip().partition("-")
-    if not dash or not start.isdigit() or not end.isdigit() or int(start) > int(end):
+    if not dash or not is_whole_number(start) or not is_whole_number(end) \
+            or int(start) > int(end):
         raise ValueError(wanted)
     if size and int(start) >= size:
         raise ValueError(wanted)

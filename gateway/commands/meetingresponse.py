@@ -34,6 +34,7 @@ from gateway.content.mail import (
 )
 from gateway.content.meetings import answered, meeting_with_uid, proposal_fields, reply_message
 from gateway.errors import CommandFailure
+from protocol.numbers import whole_number
 from protocol.status import MeetingResponseStatus as Status
 from protocol.versions import at_least
 from protocol.xml import E, child, children, sub, text
@@ -243,4 +244,4 @@ def _address(header: str) -> str:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
+    return whole_number(value)

@@ -20,6 +20,7 @@ from gateway.content.directory import GalEntry, PictureRequest, render_picture, 
 from gateway.content.mail import parse_eas_date
 from gateway.content.recurrence import occurrences
 from gateway.errors import CommandFailure
+from protocol.numbers import whole_number
 from protocol.status import ResolveRecipientsStatus as Status
 from protocol.versions import at_least
 from protocol.xml import E, child, children, sub, text
@@ -168,4 +169,4 @@ async def merged_free_busy(ctx: CommandContext, address: str, start: datetime,
 
 def _int(element: etree._Element | None, tag: str, default: int | None) -> int | None:
     value = text(element, f"ResolveRecipients:{tag}") if element is not None else None
-    return int(value) if value and value.strip().isdigit() else default
+    return whole_number(value, default)

@@ -25,6 +25,7 @@ from gateway.content.directory import (
 )
 from gateway.content.mail import parse_eas_date
 from gateway.errors import CommandFailure
+from protocol.numbers import is_whole_number, whole_number
 from protocol.status import SearchStatus as Status
 from protocol.versions import at_least
 from protocol.xml import E, child, local_name, sub, text
@@ -68,7 +69,8 @@ def parse_range(value: str | None) -> tuple[int, int]:
     if value is None:
         return DEFAULT_RANGE
     start, dash, end = value.strip().partition("-")
-    if not dash or not start.isdigit() or not end.isdigit() or int(start) > int(end):
+    if not dash or not is_whole_number(start) or not is_whole_number(end) \
+            or int(start) > int(end):
         raise ValueError(value)
     return int(start), min(int(end), int(start) + MAX_RESULTS - 1)
 
@@ -248,5 +250,4 @@ def picture_request(options: etree._Element | None, page: str,
     if picture is None:
         return None
     size, count = text(picture, f"{page}:MaxSize"), text(picture, f"{page}:MaxPictures")
-    return PictureRequest(int(size) if size and size.isdigit() else None,
-                          int(count) if count and count.isdigit() else None)
+    return PictureRequest(whole_number(size), whole_number(count))

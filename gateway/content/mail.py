@@ -27,6 +27,7 @@ from gateway.content.mime import (
     parse_message,
     to_crlf_bytes,
 )
+from protocol.numbers import whole_number
 from protocol.versions import at_least
 from protocol.xml import E, child, set_opaque, sub, text
 from store.types import Attachment, Item, NewItem
@@ -213,7 +214,7 @@ def parse_email(app_data: etree._Element, version: str) -> dict[str, Any]:
     for tag in ("To", "Cc", "Subject", "Importance", "ReplyTo"):
         value = text(app_data, f"Email:{tag}")
         if value is not None:
-            data[tag] = int(value) if tag == "Importance" and value.isdigit() else value
+            data[tag] = whole_number(value, value) if tag == "Importance" else value
     bcc = text(app_data, "Email2:Bcc")
     if bcc is not None:
         data["Bcc"] = bcc
@@ -230,7 +231,7 @@ def parse_flag(flag: etree._Element) -> dict[str, Any]:
     for page, tag in FLAG_FIELDS:
         value = text(flag, f"{page}:{tag}")
         if value is not None:
-            values[tag] = int(value) if tag in ("Status", "ReminderSet") and value.isdigit() else value
+            values[tag] = whole_number(value, value) if tag in ("Status", "ReminderSet") else value
     return values
 
 

@@ -20,6 +20,7 @@ from lxml import etree
 from gateway.exchange import Exchange
 from gateway.proxy.headers import to_client
 from protocol import wbxml
+from protocol.numbers import whole_number
 
 WBXML_CONTENT_TYPE = "application/vnd.ms-sync.wbxml"
 # Answers up to this size are decoded for the trace (the trace cuts larger XML anyway).
@@ -113,8 +114,7 @@ def top_status(document: etree._Element) -> int | None:
     """The answer's top-level Status, as the gateway's own traces show it."""
     for element in document:
         if isinstance(element.tag, str) and etree.QName(element).localname == "Status":
-            value = (element.text or "").strip()
-            return int(value) if value.isdigit() else None
+            return whole_number(element.text)
     return None
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.synckeys import InvalidSyncKey, KeyMatch, SyncKey, current_key, is_initial, match
+from protocol.numbers import whole_number
 from store.api import Store
 from store.types import Folder, SyncState
 
@@ -154,7 +155,8 @@ def _parents_first(folders: list[Folder]) -> list[Folder]:
 
 
 def _numeric_first(server_id: str) -> tuple[int, str]:
-    return (int(server_id), "") if server_id.isdigit() else (1 << 62, server_id)
+    number = whole_number(server_id)
+    return (number, "") if number is not None else (1 << 62, server_id)
 
 
 __all__ = ["HIERARCHY", "HierarchyDiff", "InvalidSyncKey", "KnownHierarchy", "LastChange", "diff",

@@ -1,0 +1,19 @@
+"""Whole numbers are ASCII digits: what str.isdigit admits but int refuses is no number."""
+from __future__ import annotations
+
+import pytest
+
+from protocol.numbers import is_whole_number, whole_number
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("0", 0), ("42", 42), (" 7 ", 7), ("²", None), ("1²", None), ("٣", None), ("+5", None),
+    ("-1", None), ("1_000", None), ("", None), ("4.5", None), (None, None),
+])
+def test_whole_number(text, number):
+    assert whole_number(text) == number
+    assert whole_number(text, -1) == (number if number is not None else -1)
+
+
+def test_is_whole_number_takes_no_white_space():
+    assert is_whole_number("12") and not is_whole_number(" 12") and not is_whole_number("²")
