@@ -26,6 +26,7 @@ import aiohttp
 from aiohttp import web
 from lxml import etree
 
+from gateway.commands.sync import MAX_HEARTBEAT_S, MAX_WAIT_MIN
 from gateway.errors import failure_answer
 from gateway.exchange import Exchange
 from gateway.proxy import handover, relay
@@ -37,6 +38,7 @@ from gateway.proxy.upstream import Unavailable, Upstream
 from gateway.pushhub import Watch
 from gateway.services import Services
 from protocol import wbxml
+from protocol.numbers import whole_number
 from protocol.request import EASRequest
 from protocol.status import GlobalStatus, PingStatus, SyncStatus
 from protocol.xml import E, text
@@ -78,7 +80,8 @@ class Proxy:
             return web.Response(body=wbxml.encode(stale.document),
                                 content_type=relay.WBXML_CONTENT_TYPE)
         exchange.notes["proxy"] = "passed to the upstream"
-        wait_s = self._held_seconds(eas.command, document)
+        wait_s = held_seconds(eas.command, document,
+                              float(self.services.config.ping_max_heartbeat_s))
         sending = self._send(request, body, wait_s)
         if wait_s:
             return await self._held(request, exchange, sending, eas, user, device, wait_s)
@@ -180,20 +183,6 @@ class Proxy:
         return unavailable(missing.reason)
 
     # --- what the gateway says itself -------------------------------------------------
-    def _held_seconds(self, command: str, document: etree._Element | None) -> float:
-        """How long the upstream may rightly hold this request before answering."""
-        longest = float(self.services.config.ping_max_heartbeat_s)
-        if command == "Ping":
-            if document is None:
-                return longest  # repeats the last Ping, whose heartbeat we did not see
-            return _number(text(document, "Ping:HeartbeatInterval")) or longest
-        if command == "Sync":
-            if document is None:
-                return longest  # an empty Sync may repeat a waiting one
-            wait = _number(text(document, "AirSync:Wait"))
-            return wait * 60 if wait else _number(text(document, "AirSync:HeartbeatInterval"))
-        return 0.0
-
     def _lost_access_answer(self, exchange: Exchange, eas: EASRequest,
                             device: Device) -> web.Response:
         if device.state == "blocked" or device.wipe != "none":
@@ -218,9 +207,23 @@ def _may_not_pass(device: Device) -> bool:
     return device.state in ("blocked", "quarantined") or device.wipe != "none"
 
 
-def _number(value: str | None) -> float:
-    try:
-        return max(float((value or "").strip()), 0.0)
-    except ValueError:
-        return 0.0
-
+def held_seconds(command: str, document: etree._Element | None, longest_ping_s: float
+                 ) -> float:
+    """How long the upstream may rightly hold this request before answering: a Ping's
+    heartbeat (``longest_ping_s`` when it states none), a Sync's Wait or HeartbeatInterval,
+    each within MS-ASCMD's bounds, else nothing. What is not a whole number counts as
+    absent: a client's "inf" or "nan" must not leave the upstream read without a deadline."""
+    if command == "Ping":
+        if document is None:
+            return longest_ping_s  # repeats the last Ping, whose heartbeat we did not see
+        heartbeat = whole_number(text(document, "Ping:HeartbeatInterval"), 0) or 0
+        return float(min(heartbeat, MAX_HEARTBEAT_S) or longest_ping_s)
+    if command == "Sync":
+        if document is None:
+            return longest_ping_s  # an empty Sync may repeat a waiting one
+        wait = whole_number(text(document, "AirSync:Wait"), 0) or 0
+        if wait:
+            return float(min(wait, MAX_WAIT_MIN) * 60)
+        heartbeat = whole_number(text(document, "AirSync:HeartbeatInterval"), 0) or 0
+        return float(min(heartbeat, MAX_HEARTBEAT_S))
+    return 0.0

@@ -9,11 +9,30 @@ import pytest
 from gateway.config import Config, ConfigError
 from gateway.proxy import handover
 from gateway.proxy.headers import to_client, to_upstream
+from gateway.proxy.service import held_seconds
 from gateway.proxy.settings import UpstreamSettings, check, endpoint_url
 from gateway.sync.hierarchy import HIERARCHY
 from gateway.synckeys import SyncKey
 from protocol.xml import E, child, text
 from store.types import Device, SyncState, Tenant
+
+
+# --- how long the upstream may hold a request --------------------------------------------
+@pytest.mark.parametrize(("command", "document", "seconds"), [
+    ("Ping", E("Ping:Ping", E("Ping:HeartbeatInterval", "480")), 480.0),
+    ("Ping", E("Ping:Ping"), 900.0),  # none stated: the longest
+    ("Ping", None, 900.0),
+    ("Ping", E("Ping:Ping", E("Ping:HeartbeatInterval", "99999")), 3540.0),
+    ("Ping", E("Ping:Ping", E("Ping:HeartbeatInterval", "inf")), 900.0),
+    ("Ping", E("Ping:Ping", E("Ping:HeartbeatInterval", "nan")), 900.0),
+    ("Sync", E("AirSync:Sync", E("AirSync:Wait", "5")), 300.0),
+    ("Sync", E("AirSync:Sync", E("AirSync:Wait", "1e9")), 0.0),
+    ("Sync", E("AirSync:Sync", E("AirSync:Wait", "600")), 3540.0),
+    ("Sync", E("AirSync:Sync", E("AirSync:HeartbeatInterval", "²")), 0.0),
+    ("FolderSync", E("FolderHierarchy:FolderSync"), 0.0),
+])
+def test_held_seconds_are_bounded_whole_numbers(command, document, seconds) -> None:
+    assert held_seconds(command, document, 900.0) == seconds
 
 
 # --- settings ---------------------------------------------------------------------------
