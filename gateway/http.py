@@ -58,10 +58,9 @@ from gateway.mailbox import MailboxView
 from gateway.services import SERVICES, Services
 from gateway.throttle import Throttled
 from protocol import versions, wbxml
-from protocol.numbers import whole_number
 from protocol.request import EASRequest, RequestError, parse_request
 from protocol.status import GlobalStatus
-from protocol.xml import local_name, page_name
+from protocol.xml import local_name, page_name, top_status
 from store import Device, StoreBusy, User
 
 log = logging.getLogger("easgate.http")
@@ -117,7 +116,7 @@ async def activesync(request: web.Request) -> web.StreamResponse:
     except Refusal as refusal:
         response = refusal.response
         exchange.response_document = refusal.document
-        exchange.eas_status = _top_status(refusal.document)
+        exchange.eas_status = top_status(refusal.document)
     except CommandFailure as failure:  # from a held command's wait (`_run` answers the rest)
         assert exchange.command is not None and exchange.protocol_version is not None
         result = _failure_result(exchange.command, exchange.protocol_version, failure)
@@ -199,7 +198,7 @@ async def _serve(request: web.Request, services: Services, exchange: Exchange
 def _command_response(exchange: Exchange, result: CommandResult) -> web.Response:
     exchange.notes.update(result.trace_note)
     exchange.response_document = result.document
-    exchange.eas_status = _top_status(result.document)
+    exchange.eas_status = top_status(result.document)
     response = result_response(result)
     exchange.response_body_size = len(response.body or b"") if isinstance(response, web.Response) else 0
     return response
@@ -381,15 +380,6 @@ def result_response(result: CommandResult) -> web.Response:
         response = web.Response(status=result.http_status)
     response.headers.update(result.headers)
     return response
-
-
-def _top_status(document: etree._Element | None) -> int | None:
-    if document is None:
-        return None
-    for element in document:
-        if isinstance(element.tag, str) and local_name(element) == "Status":
-            return whole_number(element.text)
-    return None
 
 
 def _wbxml_body(response: web.StreamResponse, exchange: Exchange) -> bytes | None:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from lxml import etree
 
+from protocol.numbers import whole_number
+
 Element = etree._Element
 
 
@@ -151,3 +153,14 @@ def iter_tags(elements: Iterable[Element]) -> list[str]:
 def to_pretty_xml(root: Element) -> str:
     """Indented XML for people (traces, `easgate wbxml decode`)."""
     return etree.tostring(root, pretty_print=True, encoding="unicode")
+
+
+def top_status(document: Element | None) -> int | None:
+    """A command document's top-level Status (Sync's, Ping's, Provision's …); None when
+    there is none or it is no whole number."""
+    if document is None:
+        return None
+    for element in document:
+        if isinstance(element.tag, str) and local_name(element) == "Status":
+            return whole_number(element.text)
+    return None

@@ -20,7 +20,7 @@ from lxml import etree
 from gateway.exchange import Exchange
 from gateway.proxy.headers import to_client
 from protocol import wbxml
-from protocol.numbers import whole_number
+from protocol.xml import top_status
 
 WBXML_CONTENT_TYPE = "application/vnd.ms-sync.wbxml"
 # Answers up to this size are decoded for the trace (the trace cuts larger XML anyway).
@@ -108,14 +108,6 @@ def _document(answer: aiohttp.ClientResponse, body: bytes) -> etree._Element | N
         return wbxml.decode(body)
     except wbxml.WBXMLError:
         return None
-
-
-def top_status(document: etree._Element) -> int | None:
-    """The answer's top-level Status, as the gateway's own traces show it."""
-    for element in document:
-        if isinstance(element.tag, str) and etree.QName(element).localname == "Status":
-            return whole_number(element.text)
-    return None
 
 
 def _cut(request: web.Request) -> None:

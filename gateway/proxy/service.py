@@ -41,7 +41,7 @@ from protocol import wbxml
 from protocol.numbers import whole_number
 from protocol.request import EASRequest
 from protocol.status import GlobalStatus, PingStatus, SyncStatus
-from protocol.xml import E, text
+from protocol.xml import E, text, top_status
 from store.types import Device, User
 
 # A name no folder has: watched so that `PushHub.wake_user` (an access state changed)
@@ -76,7 +76,7 @@ class Proxy:
             assert stale.document is not None
             exchange.notes.update(stale.trace_note)
             exchange.response_document = stale.document
-            exchange.eas_status = relay.top_status(stale.document)
+            exchange.eas_status = top_status(stale.document)
             return web.Response(body=wbxml.encode(stale.document),
                                 content_type=relay.WBXML_CONTENT_TYPE)
         exchange.notes["proxy"] = "passed to the upstream"
@@ -199,7 +199,7 @@ class Proxy:
             document = E("AirSync:Sync",
                          E("AirSync:Status", int(SyncStatus.FOLDER_HIERARCHY_CHANGED)))
         exchange.response_document = document
-        exchange.eas_status = relay.top_status(document)
+        exchange.eas_status = top_status(document)
         return web.Response(body=wbxml.encode(document), content_type=relay.WBXML_CONTENT_TYPE)
 
 
