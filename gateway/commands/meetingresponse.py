@@ -32,7 +32,12 @@ from gateway.content.mail import (
     parse_eas_date,
     uid_from_global_object_id,
 )
-from gateway.content.meetings import answered, meeting_with_uid, proposal_fields, reply_message
+from gateway.content.meetings import (
+    meeting_with_uid,
+    proposal_fields,
+    record_answers,
+    reply_message,
+)
 from gateway.errors import CommandFailure
 from protocol.numbers import whole_number
 from protocol.status import MeetingResponseStatus as Status
@@ -66,7 +71,7 @@ async def _respond(ctx: CommandContext, request: etree._Element) -> etree._Eleme
     result = E("MeetingResponse:Result")
     if request_id:
         sub(result, "MeetingResponse:RequestId", request_id)
-    response = _int(text(request, "MeetingResponse:UserResponse"))
+    response = whole_number(text(request, "MeetingResponse:UserResponse"))
     source = await ctx.mailbox.get_item(request_id) if request_id else None
     if response not in RESPONSE_TYPE or source is None or not _is_meeting(source):
         sub(result, "MeetingResponse:Status", Status.INVALID_REQUEST)
@@ -105,7 +110,7 @@ def _proposal(send: etree._Element | None) -> dict[str, str] | None:
     start, end = (text(send, f"MeetingResponse:{tag}") for tag in PROPOSAL_FIELDS)
     if start is None and end is None:
         return None
-    moments = [parse_eas_date((value or "").strip()) for value in (start, end)]
+    moments = [parse_eas_date(value) for value in (start, end)]
     if moments[0] is None or moments[1] is None or not moments[0] < moments[1]:
         raise ValueError("a proposal needs a start and a later end")
     return proposal_fields(moments[0], moments[1])
@@ -231,17 +236,11 @@ async def _tell_organizer(ctx: CommandContext, event: Item, response: int,
         if candidate.data.get("UID") != uid:
             continue
         attendees = [dict(a) for a in candidate.data.get("Attendees") or []]
-        for attendee in attendees:
-            if str(attendee.get("Email", "")).lower() == ctx.user.address.lower():
-                attendee["AttendeeStatus"] = ATTENDEE_STATUS[response]
-                answered(attendee, proposal)
+        record_answers(attendees, {ctx.user.address.lower(): ATTENDEE_STATUS[response]},
+                       proposal)
         await store.update_item(organizer.id, candidate.server_id, data={"Attendees": attendees})
 
 
 def _address(header: str) -> str:
     inner = header.rpartition("<")[2].rstrip(">").strip()
     return inner.lower()
-
-
-def _int(value: str | None) -> int | None:
-    return whole_number(value)

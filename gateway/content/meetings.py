@@ -245,23 +245,25 @@ def with_reply(existing: dict[str, Any], meeting: Meeting) -> dict[str, Any] | N
                for a in event.attendees}
     proposal = proposal_fields(event.start, event.end) if meeting.method == "COUNTER" else None
     attendees = [dict(a) for a in existing.get("Attendees") or []]
+    changed = record_answers(attendees, answers, proposal)
+    return {"Attendees": attendees} if changed else None
+
+
+def record_answers(attendees: list[dict[str, Any]], answers: dict[str, int | None],
+                   proposal: dict[str, str] | None) -> bool:
+    """Each attendee ``answers`` gives a status for (by lower-case address) takes it, with
+    ``proposal`` recorded or an earlier proposal gone; whether any did."""
     changed = False
     for attendee in attendees:
         status = answers.get(str(attendee.get("Email", "")).lower())
         if status is None:
             continue
         attendee["AttendeeStatus"] = status
-        answered(attendee, proposal)
+        for tag in PROPOSAL_FIELDS:
+            attendee.pop(tag, None)
+        attendee.update(proposal or {})
         changed = True
-    return {"Attendees": attendees} if changed else None
-
-
-def answered(attendee: dict[str, Any], proposal: dict[str, str] | None) -> None:
-    """An attendee entry after an answer: its proposal recorded, or an earlier one gone."""
-    for tag in PROPOSAL_FIELDS:
-        attendee.pop(tag, None)
-    if proposal:
-        attendee.update(proposal)
+    return changed
 
 
 def reply_message(attendee: str, attendee_name: str, meeting: dict[str, Any], partstat: str,
