@@ -1,11 +1,14 @@
-"""Whole numbers as EAS writes them: ASCII digits only.
+"""Numbers as EAS writes them: ASCII digits only.
 
 ``str.isdigit`` is no guard for ``int``: it admits superscripts and other digit-like
 characters (``"²"``) that ``int`` refuses with a ValueError, while ``int`` itself also takes
-signs, underscores and the digits of other scripts. Text from a client, an upstream server
-or a cookie is read through `whole_number`, which takes exactly the unsigned decimal
-numbers the protocols write."""
+underscores (``"1_000"``) and the digits of other scripts. Text from a client, an upstream
+server or a cookie is read through `whole_number`, which takes exactly the unsigned decimal
+numbers the protocols write, or through `integer` where the field is a signed integer
+(XML Schema's ``xs:integer``, iCalendar's INTEGER: an optional sign, then digits)."""
 from __future__ import annotations
+
+from typing import overload
 
 
 def is_whole_number(text: str) -> bool:
@@ -20,3 +23,19 @@ def whole_number(value: str | None, default: int | None = None) -> int | None:
         return default
     text = value.strip()
     return int(text) if is_whole_number(text) else default
+
+
+@overload
+def integer(value: str | None, default: int) -> int: ...
+@overload
+def integer(value: str | None, default: None = None) -> int | None: ...
+
+
+def integer(value: str | None, default: int | None = None) -> int | None:
+    """``value`` (white space around it allowed) as a whole number with an optional sign;
+    ``default`` when it is absent or anything else."""
+    if value is None:
+        return default
+    text = value.strip()
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return int(text) if is_whole_number(digits) else default

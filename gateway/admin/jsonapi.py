@@ -20,6 +20,7 @@ from aiohttp import web
 from gateway.access.errors import AccessError
 from gateway.clock import ClockBackwards, ClockError
 from gateway.services import SERVICES
+from protocol.numbers import whole_number
 from store.api import Conflict, NotFound, StoreError
 
 API_PREFIX = "/admin/api/"
@@ -199,10 +200,10 @@ def timestamp(value: Any, name: str) -> datetime:
 
 
 def path_int(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise ApiError(404, "not-found", f"no {name} {request.match_info[name]!r}") from None
+    number = whole_number(request.match_info[name])
+    if number is None:
+        raise ApiError(404, "not-found", f"no {name} {request.match_info[name]!r}")
+    return number
 
 
 # --- writing answers ---------------------------------------------------------------------

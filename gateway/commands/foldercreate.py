@@ -12,6 +12,7 @@ from gateway.sync.folder_commands import (
     FolderCommand,
     FolderRefused,
 )
+from protocol.numbers import integer
 from protocol.xml import E
 from store.api import Conflict, NotFound, StoreError
 from store.types import FolderType
@@ -29,10 +30,7 @@ async def handle(ctx: CommandContext) -> CommandResult:
 async def _create(command: FolderCommand) -> Done:
     parent_id = command.required("ParentId")
     name = command.required("DisplayName")
-    try:
-        folder_type = int(command.required("Type"))
-    except ValueError:
-        raise FolderRefused(MALFORMED) from None
+    folder_type = integer(command.required("Type"))
     if folder_type not in CREATABLE:
         raise FolderRefused(MALFORMED)
     ctx = command.ctx

@@ -22,6 +22,7 @@ from gateway.commands.base import CommandContext, CommandResult, Held
 from gateway.mailbox import Cursor, MailboxView
 from gateway.pushhub import PushHub
 from gateway.sync import hierarchy
+from protocol.numbers import integer
 from protocol.status import PingStatus
 from protocol.xml import E, child, children, sub, text
 from store.api import Store
@@ -93,12 +94,9 @@ def _read(ctx: CommandContext) -> tuple[int | None, list[tuple[str, str]] | None
     if document.tag != "{Ping:}Ping":
         raise PingRefused(PingStatus.PROTOCOL_ERROR)
     heartbeat_text = text(document, "Ping:HeartbeatInterval")
-    heartbeat = None
-    if heartbeat_text is not None:
-        try:
-            heartbeat = int(heartbeat_text.strip())
-        except ValueError:
-            raise PingRefused(PingStatus.PROTOCOL_ERROR) from None
+    heartbeat = integer(heartbeat_text)
+    if heartbeat_text is not None and heartbeat is None:
+        raise PingRefused(PingStatus.PROTOCOL_ERROR)
     folders_el = child(document, "Ping:Folders")
     if folders_el is None:
         return heartbeat, None

@@ -19,8 +19,8 @@ from html import escape
 
 from lxml import etree
 
-from gateway.content.fields import to_int
 from gateway.content.mime import html_to_text, to_7bit_text
+from protocol.numbers import integer
 from protocol.versions import at_least
 from protocol.xml import E, child, children, sub, text
 from store.types import Item
@@ -58,8 +58,8 @@ class BodyOptions:
             _preference(element, version)
             for element in children(options, "AirSyncBase:BodyPreference")
         )
-        mime_support = to_int(text(options, "AirSync:MIMESupport")) or 0
-        truncation_code = to_int(text(options, "AirSync:MIMETruncation"))
+        mime_support = integer(text(options, "AirSync:MIMESupport")) or 0
+        truncation_code = integer(text(options, "AirSync:MIMETruncation"))
         mime_truncation = (MIME_TRUNCATION_SIZES.get(truncation_code)
                            if truncation_code is not None else None)
         return cls(tuple(p for p in preferences if p.type), mime_support, mime_truncation)
@@ -93,10 +93,10 @@ class BodyOptions:
 
 
 def _preference(element: etree._Element, version: str) -> BodyPreference:
-    preview = to_int(text(element, "AirSyncBase:Preview")) if at_least(version, "14.0") else None
+    preview = integer(text(element, "AirSyncBase:Preview")) if at_least(version, "14.0") else None
     return BodyPreference(
-        type=to_int(text(element, "AirSyncBase:Type")) or 0,
-        truncation_size=to_int(text(element, "AirSyncBase:TruncationSize")),
+        type=integer(text(element, "AirSyncBase:Type")) or 0,
+        truncation_size=integer(text(element, "AirSyncBase:TruncationSize")),
         all_or_none=text(element, "AirSyncBase:AllOrNone") == "1",
         preview=min(preview, PREVIEW_MAX) if preview else None,
     )
@@ -168,7 +168,7 @@ def parse_body(app_data: etree._Element) -> dict[str, object]:
     body = child(app_data, "AirSyncBase:Body")
     if body is None:
         return {}
-    body_type = to_int(text(body, "AirSyncBase:Type")) or PLAIN
+    body_type = integer(text(body, "AirSyncBase:Type")) or PLAIN
     data = text(body, "AirSyncBase:Data", "") or ""
     if body_type == HTML:
         return {"body_html": data, "body_text": html_to_text(data)}

@@ -22,6 +22,7 @@ from lxml import etree
 from gateway.content.body import BodyOptions, parse_body, render_body
 from gateway.content.fields import parse_categories, render_categories
 from gateway.content.mail import PROPOSAL_FIELDS
+from protocol.numbers import integer
 from protocol.versions import at_least
 from protocol.xml import E, child, children, sub, text
 from store.types import Item
@@ -253,9 +254,4 @@ def _scalar(tag: str, value: str | None) -> Any:
     if value is None:
         return None
     value = value.strip()
-    if tag in INTEGER_FIELDS:
-        try:
-            return int(value)
-        except ValueError:
-            return None
-    return value
+    return integer(value) if tag in INTEGER_FIELDS else value

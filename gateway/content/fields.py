@@ -6,6 +6,7 @@ from typing import Any
 
 from lxml import etree
 
+from protocol.numbers import integer
 from protocol.xml import E, child, children, sub, text
 
 
@@ -28,7 +29,7 @@ def parse_scalars(element: etree._Element, page: str, tags: Iterable[str],
     values: dict[str, Any] = {}
     for tag in tags:
         value = text(element, f"{page}:{tag}")
-        values[tag] = to_int(value) if tag in integers else value
+        values[tag] = integer(value) if tag in integers else value
     return values
 
 
@@ -38,12 +39,3 @@ def parse_categories(element: etree._Element, page: str) -> tuple[str, ...] | No
     if container is None:
         return None
     return tuple(c.text or "" for c in children(container, f"{page}:Category"))
-
-
-def to_int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value.strip())
-    except ValueError:
-        return None

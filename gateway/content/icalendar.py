@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from protocol import timezone
+from protocol.numbers import integer
 from protocol.timezone import TimeZone, Transition
 from store.fixtures import eas_compact_date
 
@@ -212,7 +213,7 @@ def _event(component: Component, zones: dict[str, TimeZone]) -> Event | None:
         attendees=tuple(_attendee(p) for p in component.all("ATTENDEE")),
         recurrence=_recurrence(component.value("RRULE")),
         recurrence_id=_moment(component.first("RECURRENCE-ID"), zones),
-        sequence=_int(component.value("SEQUENCE"), 0),
+        sequence=integer(component.value("SEQUENCE"), 0),
         busy_status=_busy_status(component),
         sensitivity={"PRIVATE": 2, "CONFIDENTIAL": 3}.get(component.value("CLASS").upper(), 0),
         reminder=_reminder(component),
@@ -345,13 +346,13 @@ def _transition(component: Component) -> Transition | None:
     except ValueError:
         return None
     rule = _rule_parts(component.value("RRULE"))
-    month = _int(rule.get("BYMONTH", ""), begins.month)
+    month = integer(rule.get("BYMONTH", ""), begins.month)
     if not 1 <= month <= 12:
         return None
     by_day = re.fullmatch(r"([+-]?\d)?(SU|MO|TU|WE|TH|FR|SA)", rule.get("BYDAY", ""))
     if rule.get("FREQ") != "YEARLY" or by_day is None:
         return Transition(begins.year, begins.month, 0, begins.day, begins.hour, begins.minute)
-    nth = _int(by_day.group(1) or "1", 1)
+    nth = integer(by_day.group(1) or "1", 1)
     return Transition(0, month, WEEKDAYS.index(by_day.group(2)), 5 if nth < 0 else min(nth, 5),
                       begins.hour, begins.minute)
 
@@ -372,10 +373,10 @@ def _recurrence(value: str) -> dict[str, Any] | None:
     days = [re.fullmatch(r"([+-]?\d)?(SU|MO|TU|WE|TH|FR|SA)", d) for d in
             rule.get("BYDAY", "").split(",") if d]
     mask = sum(1 << WEEKDAYS.index(d.group(2)) for d in days if d)
-    nth = next((_int(d.group(1), 1) for d in days if d and d.group(1)), None)
+    nth = next((integer(d.group(1), 1) for d in days if d and d.group(1)), None)
     if nth is None and rule.get("BYSETPOS"):
-        nth = _int(rule["BYSETPOS"].split(",")[0], 1)
-    recurrence: dict[str, Any] = {"Interval": max(1, _int(rule.get("INTERVAL", ""), 1))}
+        nth = integer(rule["BYSETPOS"].split(",")[0], 1)
+    recurrence: dict[str, Any] = {"Interval": max(1, integer(rule.get("INTERVAL", ""), 1))}
     if frequency == "DAILY":
         recurrence["Type"] = 0
     elif frequency == "WEEKLY":
@@ -386,19 +387,12 @@ def _recurrence(value: str) -> dict[str, Any] | None:
     else:
         recurrence["Type"] = 2 if frequency == "MONTHLY" else 5
         if rule.get("BYMONTHDAY"):
-            recurrence["DayOfMonth"] = _int(rule["BYMONTHDAY"].split(",")[0], 1)
+            recurrence["DayOfMonth"] = integer(rule["BYMONTHDAY"].split(",")[0], 1)
     if frequency == "YEARLY" and rule.get("BYMONTH"):
-        recurrence["MonthOfYear"] = _int(rule["BYMONTH"].split(",")[0], 1)
+        recurrence["MonthOfYear"] = integer(rule["BYMONTH"].split(",")[0], 1)
     if rule.get("COUNT"):
-        recurrence["Occurrences"] = _int(rule["COUNT"], 1)
+        recurrence["Occurrences"] = integer(rule["COUNT"], 1)
     until = _moment(Property("UNTIL", {}, rule["UNTIL"]), {}) if rule.get("UNTIL") else None
     if until is not None:
         recurrence["Until"] = eas_compact_date(until)
     return recurrence
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default

@@ -10,6 +10,7 @@ from lxml import etree
 from gateway.content import BodyOptions
 from gateway.content.mail import parse_usual_eas_date
 from gateway.mailbox import ItemFilter
+from protocol.numbers import integer
 from protocol.xml import child, text
 from store.types import Item
 
@@ -32,7 +33,7 @@ class SyncOptions:
             return cls(BodyOptions())
         return cls(
             body=BodyOptions.from_sync_options(options, version),
-            filter_type=_int(text(options, "AirSync:FilterType")) or 0,
+            filter_type=integer(text(options, "AirSync:FilterType")) or 0,
             server_wins=text(options, "AirSync:Conflict", "1").strip() != "0",
         )
 
@@ -85,11 +86,4 @@ def _eas_time(value: object) -> datetime | None:
         except ValueError:
             continue
     return None
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value.strip()) if value is not None else None
-    except ValueError:
-        return None
 

@@ -14,6 +14,7 @@ from typing import Any
 from lxml import etree
 
 from gateway.sync.options import pick_options
+from protocol.numbers import integer
 from protocol.xml import child, children, local_name, text
 
 DEFAULT_WINDOW = 100
@@ -77,7 +78,7 @@ def parse(document: etree._Element | None) -> SyncRequest | None:
         value = text(document, f"AirSync:{tag}")
         if value is None:
             continue
-        number = _int(value)
+        number = integer(value)
         if number is None:
             bad_wait = True
         else:
@@ -185,17 +186,10 @@ def merge_partial(request: SyncRequest, cached: SyncRequest) -> SyncRequest:
 
 
 def _window(value: str | None) -> int | None:
-    number = _int(value)
+    number = integer(value)
     if number is None or number <= 0:
         return None
     return min(number, MAX_WINDOW)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value.strip()) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _stripped(value: str | None) -> str | None:

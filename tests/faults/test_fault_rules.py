@@ -86,6 +86,8 @@ async def test_rules_listed_deleted_and_cleared(live_server):
     assert listed[0]["summary"] == "delay 5 ms" and listed[0]["command"] == "Ping"
     assert (await live_server.admin("DELETE", f"/faults/{one['id']}")) == (200, {"deleted": 1})
     assert (await live_server.admin("DELETE", f"/faults/{one['id']}"))[0] == 404
+    other_digits = str(one["id"] + 1).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert (await live_server.admin("DELETE", f"/faults/{other_digits}"))[0] == 404
     assert (await live_server.admin("DELETE", "/faults")) == (200, {"deleted": 1})
 
 

@@ -82,6 +82,18 @@ async def test_limits_answer_5_and_6_with_the_bound(env):
     assert text(root, "Ping:Status") == "6" and text(root, "Ping:MaxFolders") == "300"
 
 
+@pytest.mark.parametrize(("heartbeat", "status"), [
+    ("6_0", "4"), ("٣٠٠", "4"), ("-60", "5"), ("+99999", "5"),
+])
+async def test_a_heartbeat_is_ascii_digits_with_an_optional_sign(env, heartbeat, status):
+    """What int() would read ("6_0" as 60, Arabic-Indic digits) is a protocol error; a
+    signed number is a number, answered by its bounds."""
+    alice = await env.client()
+    inbox = await env.folder_id("alice@contoso.com", FolderType.INBOX)
+    root = await alice.run("Ping", ping(heartbeat, inbox))
+    assert text(root, "Ping:Status") == status
+
+
 async def test_missing_parameters_reuse_the_last_ping_or_answer_3(env):
     alice = await env.client()
     assert text(await alice.run("Ping", None), "Ping:Status") == "3"

@@ -183,6 +183,15 @@ async def test_heartbeat_out_of_bounds_is_status_14_with_the_limit(env):
     assert text(root, "AirSync:Limit") == "60"
 
 
+async def test_a_heartbeat_int_would_read_is_a_protocol_error(env):
+    alice = await env.client()
+    inbox = await env.folder_id("alice@contoso.com", FolderType.INBOX)
+    document = E("AirSync:Sync", E("AirSync:Collections", E(
+        "AirSync:Collection", E("AirSync:SyncKey", "0"), E("AirSync:CollectionId", inbox))),
+        E("AirSync:HeartbeatInterval", "1_20"))
+    assert text(await alice.run("Sync", document), "AirSync:Status") == "4"
+
+
 async def test_waiting_sync_answers_when_mail_arrives(env):
     alice = await env.client()
     inbox = await env.folder_id("alice@contoso.com", FolderType.INBOX)

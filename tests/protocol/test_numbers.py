@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.numbers import is_whole_number, whole_number
+from protocol.numbers import integer, is_whole_number, whole_number
 
 
 @pytest.mark.parametrize(("text", "number"), [
@@ -17,3 +17,12 @@ def test_whole_number(text, number):
 
 def test_is_whole_number_takes_no_white_space():
     assert is_whole_number("12") and not is_whole_number(" 12") and not is_whole_number("²")
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("0", 0), ("-1", -1), ("+5", 5), (" -12 ", -12), ("-", None), ("+", None), ("", None),
+    ("--1", None), ("1_000", None), ("٣", None), ("-²", None), ("1.0", None), (None, None),
+])
+def test_integer_takes_a_sign_and_ascii_digits(text, number):
+    assert integer(text) == number
+    assert integer(text, 9) == (number if number is not None else 9)
