@@ -15,7 +15,9 @@ A transition's mails are written before the device row that records the move, so
 that dies between the two leaves the device where it was, and the transition runs again.
 Each mail is therefore written once under a `WriteKey` naming the transition (the device's
 count of transitions, kept in ``Device.extra``, which the device update moves on) and the
-mail's role: the re-run finds the notice already delivered and records that one.
+mail's role: the re-run finds the notice already delivered and records that one. Once a
+transition is recorded, only its own keys are kept (a process that read the device before
+the record may still be running it); an earlier transition can no longer run again.
 """
 from __future__ import annotations
 
@@ -167,6 +169,8 @@ class Lifecycle:
             detail["block_mail"] = await self._send_block_mail(mail, tenant, user, device,
                                                                decision, at)
         updated = await self.store.update_device(device.id, **fields)
+        if count:
+            await self.store.forget_write_keys(device.id, WRITE_SCOPE, keeping=(str(count),))
         await self._audit(device, updated, transition.event, at, trigger, detail)
         self._wake_user(user.id)
         return updated

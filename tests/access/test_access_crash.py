@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from access_world import World, iphone
+from sqlalchemy import text
 
+from gateway.access.lifecycle import WRITE_SCOPE
 from store.types import DeviceRule
 
 
@@ -68,6 +70,23 @@ async def test_a_later_transition_mails_again(world: World) -> None:
     assert (device.state, device.reason) == ("quarantined", "device-rule")
     subjects = await world.inbox_subjects(world.alice)
     assert len(subjects) == 2 and device.notice_server_id
+
+
+async def test_only_the_last_transitions_mail_keys_are_kept(world: World) -> None:
+    await world.set_mode("recommend-all")
+    device = await world.access.on_request(world.alice, iphone())  # transition 0: the notice
+    await world.access.choose_by_token(device.choice_token, "keep")  # 1, no mail
+    await world.access.set_device_access(
+        "contoso.com", rules=[DeviceRule(0, "DeviceType", "iPhone", "quarantine")])
+    await world.access.on_request(world.alice, iphone())  # 2: the device-rule notice
+    assert await _lifecycle_keys(world) == ["2/eac-notice"]
+
+
+async def _lifecycle_keys(world: World) -> list[str]:
+    async with world.store.engine.connect() as connection:
+        rows = await connection.execute(text(
+            "SELECT key FROM write_keys WHERE scope = :scope"), {"scope": WRITE_SCOPE})
+        return sorted(rows.scalars())
 
 
 def _notices(subjects: list[str]) -> list[str]:
