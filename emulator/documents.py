@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from emulator.profiles import BodyPreference, Profile
+from protocol.numbers import integer
 from protocol.versions import at_least
 from protocol.xml import E, Element, child, children, sub, text
 
@@ -216,13 +217,6 @@ class CollectionAnswer:
     more_available: bool = False
 
 
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
-        return default
-
-
 def sync_answers(answer: Element) -> list[CollectionAnswer]:
     """Every collection of a Sync answer. An empty list when the answer has none (an empty
     Sync body, or a top-level Status: read that with `top_status`)."""
@@ -236,7 +230,7 @@ def _collection_answer(element: Element) -> CollectionAnswer:
     result = CollectionAnswer(
         collection_id=text(element, "AirSync:CollectionId", ""),
         sync_key=text(element, "AirSync:SyncKey"),
-        status=_int(text(element, "AirSync:Status"), 1),
+        status=integer(text(element, "AirSync:Status"), 1),
         more_available=child(element, "AirSync:MoreAvailable") is not None,
     )
     commands = child(element, "AirSync:Commands")
@@ -254,7 +248,7 @@ def _collection_answer(element: Element) -> CollectionAnswer:
     for response in [] if responses is None else list(responses):
         verb = response.tag.rpartition("}")[2]
         ident = text(response, "AirSync:ServerId") or text(response, "AirSync:ClientId", "")
-        result.responses.append((verb, ident or "", _int(text(response, "AirSync:Status"), 1)))
+        result.responses.append((verb, ident or "", integer(text(response, "AirSync:Status"), 1)))
     return result
 
 
@@ -279,7 +273,7 @@ def ping_folders(answer: Element) -> list[str]:
 def ping_limit(answer: Element, tag: str) -> int | None:
     """HeartbeatInterval (Status 5) or MaxFolders (Status 6) the server asks for."""
     value = text(answer, f"Ping:{tag}")
-    return _int(value, 0) or None
+    return integer(value, 0) or None
 
 
 # --- SendMail (14.0+: ComposeMail document; 12.1: the MIME is the body) ---------------------
@@ -298,5 +292,5 @@ def top_status(answer: Element | None) -> int | None:
         return None
     for element in answer:
         if isinstance(element.tag, str) and element.tag.rpartition("}")[2] == "Status":
-            return _int(element.text, 0)
+            return integer(element.text, 0)
     return None
