@@ -25,6 +25,17 @@ def whole_number(value: str | None, default: int | None = None) -> int | None:
     return int(text) if is_whole_number(text) else default
 
 
+def number_range(value: str) -> tuple[int, int]:
+    """``"0-99"`` (white space around it allowed) → (0, 99): the first and last of a range
+    as Search, Find and ItemOperations write it; ValueError for anything else, a first
+    past the last included."""
+    first, dash, last = value.strip().partition("-")
+    if not dash or not is_whole_number(first) or not is_whole_number(last) \
+            or int(first) > int(last):
+        raise ValueError(f"not a range: {value!r}")
+    return int(first), int(last)
+
+
 @overload
 def integer(value: str | None, default: int) -> int: ...
 @overload

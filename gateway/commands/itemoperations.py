@@ -22,7 +22,7 @@ from gateway.commands.base import CommandContext, CommandResult
 from gateway.content import BodyOptions, render_properties
 from gateway.errors import CommandFailure
 from protocol import wbxml
-from protocol.numbers import is_whole_number
+from protocol.numbers import number_range
 from protocol.status import ItemOperationsStatus as Status
 from protocol.xml import E, child, local_name, opaque_bytes, sub, text
 from store.api import NotFound
@@ -179,13 +179,10 @@ def byte_range(wanted: str | None, size: int) -> tuple[int, int]:
     """``"0-99"`` → (0, 100), clipped to the content; ValueError when it makes no sense."""
     if wanted is None:
         return 0, size
-    start, dash, end = wanted.strip().partition("-")
-    if not dash or not is_whole_number(start) or not is_whole_number(end) \
-            or int(start) > int(end):
+    first, last = number_range(wanted)
+    if size and first >= size:
         raise ValueError(wanted)
-    if size and int(start) >= size:
-        raise ValueError(wanted)
-    return int(start), min(int(end) + 1, size)
+    return first, min(last + 1, size)
 
 
 # --- EmptyFolderContents and Move ------------------------------------------------------------

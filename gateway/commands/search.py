@@ -25,7 +25,7 @@ from gateway.content.directory import (
 )
 from gateway.content.mail import parse_eas_date
 from gateway.errors import CommandFailure
-from protocol.numbers import is_whole_number, whole_number
+from protocol.numbers import number_range, whole_number
 from protocol.status import SearchStatus as Status
 from protocol.versions import at_least
 from protocol.xml import E, child, local_name, sub, text
@@ -68,11 +68,8 @@ def parse_range(value: str | None) -> tuple[int, int]:
     """``"0-9"`` → (0, 9); at most MAX_RESULTS wide; ValueError when malformed."""
     if value is None:
         return DEFAULT_RANGE
-    start, dash, end = value.strip().partition("-")
-    if not dash or not is_whole_number(start) or not is_whole_number(end) \
-            or int(start) > int(end):
-        raise ValueError(value)
-    return int(start), min(int(end), int(start) + MAX_RESULTS - 1)
+    first, last = number_range(value)
+    return first, min(last, first + MAX_RESULTS - 1)
 
 
 def page_element(page: str, results: Iterable[etree._Element], first: int, shown: int,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.numbers import integer, is_whole_number, whole_number
+from protocol.numbers import integer, is_whole_number, number_range, whole_number
 
 
 @pytest.mark.parametrize(("text", "number"), [
@@ -26,3 +26,17 @@ def test_is_whole_number_takes_no_white_space():
 def test_integer_takes_a_sign_and_ascii_digits(text, number):
     assert integer(text) == number
     assert integer(text, 9) == (number if number is not None else 9)
+
+
+@pytest.mark.parametrize(("text", "pair"), [
+    ("0-9", (0, 9)), (" 5-5 ", (5, 5)), ("10-99", (10, 99)),
+])
+def test_number_range_reads_first_and_last(text, pair):
+    assert number_range(text) == pair
+
+
+@pytest.mark.parametrize("text", ["", "5", "9-0", "-5", "5-", "a-9", "²-9", "1_0-20", "+1-9",
+                                  "1-2-3"])
+def test_number_range_refuses_anything_else(text):
+    with pytest.raises(ValueError):
+        number_range(text)
