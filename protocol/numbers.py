@@ -16,6 +16,12 @@ def is_whole_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+@overload
+def whole_number(value: str | None, default: int) -> int: ...
+@overload
+def whole_number(value: str | None, default: None = None) -> int | None: ...
+
+
 def whole_number(value: str | None, default: int | None = None) -> int | None:
     """``value`` (white space around it allowed) as an unsigned whole number; ``default``
     when it is absent or anything else."""

@@ -216,14 +216,14 @@ def held_seconds(command: str, document: etree._Element | None, longest_ping_s: 
     if command == "Ping":
         if document is None:
             return longest_ping_s  # repeats the last Ping, whose heartbeat we did not see
-        heartbeat = whole_number(text(document, "Ping:HeartbeatInterval"), 0) or 0
+        heartbeat = whole_number(text(document, "Ping:HeartbeatInterval"), 0)
         return float(min(heartbeat, MAX_HEARTBEAT_S) or longest_ping_s)
     if command == "Sync":
         if document is None:
             return longest_ping_s  # an empty Sync may repeat a waiting one
-        wait = whole_number(text(document, "AirSync:Wait"), 0) or 0
+        wait = whole_number(text(document, "AirSync:Wait"), 0)
         if wait:
             return float(min(wait, MAX_WAIT_MIN) * 60)
-        heartbeat = whole_number(text(document, "AirSync:HeartbeatInterval"), 0) or 0
+        heartbeat = whole_number(text(document, "AirSync:HeartbeatInterval"), 0)
         return float(min(heartbeat, MAX_HEARTBEAT_S))
     return 0.0
