@@ -71,6 +71,13 @@ def serve_bare(port: int, body: bytes) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
+FLOOR_SCHEMA = """
+CREATE TABLE item (id INTEGER PRIMARY KEY, folder TEXT, subject TEXT, sender TEXT, body TEXT);
+CREATE TABLE state (device TEXT, folder TEXT, sync_key TEXT, position INTEGER,
+                    PRIMARY KEY (device, folder));
+"""
+
+
 def serve_floor(port: int, directory: Path) -> None:
     from aiohttp import web
 
@@ -130,13 +137,6 @@ def floor_app(directory: Path) -> Any:
     app = web.Application()
     app.router.add_post("/Microsoft-Server-ActiveSync", floor)
     return app
-
-
-FLOOR_SCHEMA = """
-CREATE TABLE item (id INTEGER PRIMARY KEY, folder TEXT, subject TEXT, sender TEXT, body TEXT);
-CREATE TABLE state (device TEXT, folder TEXT, sync_key TEXT, position INTEGER,
-                    PRIMARY KEY (device, folder));
-"""
 
 
 @contextlib.contextmanager
@@ -329,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         figures = result[name]
         print(f"{label}: {figures['requests_per_s']:.0f} req/s, p50 {figures['p50_ms']:.2f} ms, "
               f"p99 {figures['p99_ms']:.2f} ms, errors {figures['errors']}")
-    print(f"floor vs bare handler = {result['floor_ratio']:.2f}x (the least a SQLite-backed Sync costs)")
+    print(f"floor vs bare handler = {result['floor_ratio']:.2f}x "
+          "(the least a SQLite-backed Sync costs)")
     print(f"sync round trip vs bare handler = {result['ratio']:.2f}x (target >= {TARGET:.2f})")
     return 0
 

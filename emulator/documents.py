@@ -248,7 +248,8 @@ def _collection_answer(element: Element) -> CollectionAnswer:
     for response in [] if responses is None else list(responses):
         verb = response.tag.rpartition("}")[2]
         ident = text(response, "AirSync:ServerId") or text(response, "AirSync:ClientId", "")
-        result.responses.append((verb, ident or "", integer(text(response, "AirSync:Status"), 1)))
+        status = integer(text(response, "AirSync:Status"), 1)
+        result.responses.append((verb, ident or "", status))
     return result
 
 

@@ -9,8 +9,8 @@ What happens to each recipient, as Exchange Online does it for one organisation:
 - any other domain: accepted and handed to nobody, as there is no outbound transport.
 A message with no recipient at all is refused (Status 119), unreadable MIME too (107).
 A meeting mail (a text/calendar part with an iTIP method) reaches its recipients as Exchange
-delivers it: a meeting request, cancellation, reply or new time proposal, with its effect on their calendars
-(gateway/content/meetings.py).
+delivers it: a meeting request, cancellation, reply or new time proposal, with its effect on
+their calendars (gateway/content/meetings.py).
 
 Every copy — the recipients' Inboxes, the Sent Items copy, the non-delivery report — is
 written in one transaction, with the submission's `WriteKey` when the client gave a
